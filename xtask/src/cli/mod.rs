@@ -1,0 +1,75 @@
+//! Command-line front end: parses arguments, sets up logging and dispatches to one
+//! module per command. Only this module prints to stdout or draws progress bars.
+
+mod logging;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// `cargo xtask`: lint, inspect and release the image catalog.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", version, about, long_about = None)]
+pub struct Cli {
+    /// Catalog root to work on (the folder holding `catalog.yaml`); defaults to the
+    /// current directory.
+    #[arg(short = 'C', long = "directory", value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+
+    /// Log more detail: `-v` for debug, `-vv` for trace. `RUST_LOG` overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+}
+
+/// Settings every command receives.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The catalog root, absolute.
+    pub root: PathBuf,
+    /// Whether stderr is a terminal, so progress may be drawn as bars.
+    pub interactive: bool,
+    /// Whether the tool runs inside GitHub Actions (`GITHUB_ACTIONS=true`).
+    pub github_actions: bool,
+}
+
+/// Runs the command line and maps the outcome to the process exit code: 0 on success,
+/// 1 when the command found problems, 2 when it could not run.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let context = context(cli.directory)?;
+    match cli.command {}
+}
+
+fn context(directory: Option<PathBuf>) -> anyhow::Result<Context> {
+    let current = std::env::current_dir()?;
+    let root = match directory {
+        Some(dir) if dir.is_absolute() => dir,
+        Some(dir) => current.join(dir),
+        None => current,
+    };
+    Ok(Context {
+        root,
+        interactive: std::io::stderr().is_terminal(),
+        github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true"),
+    })
+}
