@@ -1,13 +1,18 @@
 //! Command-line front end: parses arguments, sets up logging and dispatches to one
 //! module per command. Only this module prints to stdout or draws progress bars.
 
+mod lint;
+mod list;
 mod logging;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::bail;
 use clap::{Parser, Subcommand};
+
+use crate::catalog::Catalog;
 
 /// `cargo xtask`: lint, inspect and release the image catalog.
 #[derive(Debug, Parser)]
@@ -28,6 +33,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check every catalog file and report all problems at once.
+    Lint(lint::Args),
+    /// Print the catalog: images, variants, tags and architectures.
+    List(list::Args),
 }
 
 /// Settings every command receives.
@@ -57,7 +66,10 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let context = context(cli.directory)?;
-    match cli.command {}
+    match cli.command {
+        Command::Lint(args) => lint::run(&context, args),
+        Command::List(args) => list::run(&context, args),
+    }
 }
 
 fn context(directory: Option<PathBuf>) -> anyhow::Result<Context> {
@@ -72,4 +84,22 @@ fn context(directory: Option<PathBuf>) -> anyhow::Result<Context> {
         interactive: std::io::stderr().is_terminal(),
         github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true"),
     })
+}
+
+/// Loads the catalog for commands that need a valid one. Problems are printed to
+/// stderr first, so the user sees all of them, not only a count.
+pub fn load_catalog(context: &Context) -> anyhow::Result<Catalog> {
+    match Catalog::load(&context.root) {
+        Ok(catalog) => Ok(catalog),
+        Err(diagnostics) => {
+            for diagnostic in diagnostics.sorted() {
+                eprintln!("{diagnostic}");
+            }
+            bail!(
+                "the catalog at `{}` has {} error(s); `cargo xtask lint` lists them",
+                context.root.display(),
+                diagnostics.error_count()
+            )
+        }
+    }
 }

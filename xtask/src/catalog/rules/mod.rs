@@ -1,0 +1,215 @@
+//! Checks beyond parsing: names, references between files, tags, architectures,
+//! accounts, paths and repositories. Each check adds diagnostics and never stops early.
+
+mod accounts;
+mod config;
+mod names;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_saphyr::Spanned;
+
+use super::arch::Arch;
+use super::diagnostic::{Diagnostic, Diagnostics, Position};
+use super::image_file::ImageFile;
+use super::model::{Image, Recipe, Variant};
+use super::settings::Settings;
+
+pub use config::check_config;
+pub use names::{check_image_name, check_recipe, variant_name};
+
+/// Parses a list of architecture names, reporting unknown and repeated ones.
+pub fn parse_archs(
+    names: &[Spanned<String>],
+    file: &Path,
+    diagnostics: &mut Diagnostics,
+) -> Vec<Arch> {
+    let mut archs = Vec::new();
+    for name in names {
+        match name.value.parse::<Arch>() {
+            Ok(arch) if archs.contains(&arch) => diagnostics.push(Diagnostic::error(
+                file,
+                name.referenced.into(),
+                format!("architecture `{}` is listed twice", name.value),
+            )),
+            Ok(arch) => archs.push(arch),
+            Err(error) => diagnostics.push(
+                Diagnostic::error(file, name.referenced.into(), error.to_string())
+                    .with_hint(format!("use one of: {}", Arch::accepted_names())),
+            ),
+        }
+    }
+    archs
+}
+
+/// Checks `catalog.yaml` values that parsing cannot.
+pub fn check_settings(settings: &Settings, root: &Path, diagnostics: &mut Diagnostics) {
+    let file = Path::new(super::CATALOG_FILE);
+    if settings.archs.is_empty() {
+        diagnostics.push(
+            Diagnostic::error(file, Position::FILE, "`archs` is empty")
+                .with_hint("list the default architectures, for example `[amd64, arm64]`"),
+        );
+    }
+    let registry = &settings.registry;
+    if registry.value.is_empty() || registry.value.contains("://") || registry.value.ends_with('/')
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                file,
+                registry.referenced.into(),
+                format!("invalid registry `{}`", registry.value),
+            )
+            .with_hint(
+                "write the host and optional port only, such as `ghcr.io` or `127.0.0.1:5000`",
+            ),
+        );
+    }
+    for part in settings
+        .namespace
+        .value
+        .split('/')
+        .filter(|part| !part.is_empty())
+    {
+        if !names::is_repository_component(part) {
+            diagnostics.push(
+                Diagnostic::error(file, settings.namespace.referenced.into(), format!("invalid namespace component `{part}`"))
+                    .with_hint("registry paths use lowercase letters, digits and single `.`, `_` or `-` separators"),
+            );
+        }
+    }
+    if let Some(mode) = &settings.signing.mode
+        && mode.value != "keyless"
+        && mode.value != "key"
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                file,
+                mode.referenced.into(),
+                format!("unknown signing mode `{}`", mode.value),
+            )
+            .with_hint("use `keyless` or `key`"),
+        );
+    }
+    let keys = [&settings.signing.public_key, &settings.packages.signing_key];
+    for key in keys.into_iter().flatten() {
+        if !root.join(&key.value).is_file() {
+            diagnostics.push(Diagnostic::error(
+                file,
+                key.referenced.into(),
+                format!("key file `{}` not found", key.value),
+            ));
+        }
+    }
+}
+
+/// Checks one image against its variants: duplicate variants and tags, and option
+/// sets. Whether `extractTagsFrom` names an installed package is known only after
+/// resolution, since the package may come in as a dependency (`python3` installs
+/// `python-3.11`).
+pub fn check_image(
+    file: &ImageFile,
+    variants: &[Variant],
+    file_path: &Path,
+    diagnostics: &mut Diagnostics,
+) {
+    let mut tag_owner: BTreeMap<String, String> = BTreeMap::new();
+    let mut variant_names: BTreeMap<&str, ()> = BTreeMap::new();
+    for (entry, variant) in file.versions.value.iter().zip(variants) {
+        let position: Position = entry.apko.config.referenced.into();
+        if variant_names.insert(&variant.name, ()).is_some() {
+            diagnostics.push(Diagnostic::error(
+                file_path,
+                position,
+                format!("variant `{}` is defined twice", variant.name),
+            ));
+        }
+        for tag in known_tags(variant) {
+            if let Some(owner) = tag_owner.insert(tag.clone(), variant.name.clone()) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        file_path,
+                        position,
+                        format!(
+                            "tag `{tag}` is used by variants `{owner}` and `{}`",
+                            variant.name
+                        ),
+                    )
+                    .with_hint("each tag must point at one variant; remove it from one of them"),
+                );
+            }
+        }
+        for tag in &entry.apko.tags {
+            names::check_tag(
+                &tag.value.text(),
+                file_path,
+                tag.referenced.into(),
+                diagnostics,
+            );
+        }
+        for sub in &entry.apko.subvariants {
+            for option in &sub.options {
+                if !file.options.contains_key(&option.value) {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            file_path,
+                            option.referenced.into(),
+                            format!("unknown option set `{}`", option.value),
+                        )
+                        .with_hint("define it under the top-level `options` key"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Tags of a variant known before building, with subvariant suffixes applied.
+fn known_tags(variant: &Variant) -> Vec<String> {
+    let mut tags = variant.tags.clone();
+    for sub in &variant.subvariants {
+        tags.extend(
+            variant
+                .tags
+                .iter()
+                .map(|tag| format!("{tag}{}", sub.suffix)),
+        );
+    }
+    tags
+}
+
+/// Checks across images and recipes: images without tests, packages tagged for the
+/// local repository that no recipe provides, and recipe names given twice.
+pub fn check_catalog(images: &[Image], recipes: &[Recipe], diagnostics: &mut Diagnostics) {
+    for image in images {
+        if image.tests.is_empty() {
+            diagnostics.push(
+                Diagnostic::warning(
+                    &image.dir,
+                    Position::FILE,
+                    format!("image `{}` has no tests", image.name),
+                )
+                .with_hint(format!(
+                    "add an executable script under `{}/tests/`",
+                    image.dir.display()
+                )),
+            );
+        }
+    }
+    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+    for recipe in recipes {
+        if let Some(first) = seen.insert(&recipe.name, &recipe.path) {
+            diagnostics.push(Diagnostic::error(
+                &recipe.path,
+                recipe.file.package.name.referenced.into(),
+                format!(
+                    "package `{}` is also built by `{}`",
+                    recipe.name,
+                    first.display()
+                ),
+            ));
+        }
+    }
+    config::check_local_packages(images, recipes, diagnostics);
+}
