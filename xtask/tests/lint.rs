@@ -174,7 +174,8 @@ fn lint_outside_catalog_says_where() {
     let output = xtask(dir.path(), &["lint"]);
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text.contains("catalog.yaml: error: ") && text.contains("not found"), "{text}");
+    assert!(text.contains("catalog.yaml: error: "), "{text}");
+    assert!(text.contains("not found"), "{text}");
     assert!(text.contains("hint: run the command in the catalog root"), "{text}");
 }
 
@@ -202,7 +203,7 @@ fn lint_never_panics_on_bad_yaml() {
     }
 }
 
-/// The folder of real-world fixtures beside the repository, when it is present.
+/// Returns the folder of real-world fixtures beside the repository, when it is present.
 fn shared_fixtures() -> Option<PathBuf> {
     let path = std::env::var_os("XTASK_SHARED_FIXTURES")
         .map(PathBuf::from)

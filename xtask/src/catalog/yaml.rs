@@ -88,9 +88,9 @@ fn find_tab_indent(text: &str) -> Option<Position> {
     None
 }
 
-// serde-saphyr appends " at line L, column C" to its messages and phrases some of them
-// for library users; the position is printed separately, so it is cut, and the library
-// advice is replaced with advice for someone editing the file.
+// serde-saphyr appends " at line L, column C" to its messages. The position is printed
+// separately, so that suffix is cut. Advice meant for library users is replaced with
+// advice for someone editing the file.
 fn describe(raw: &str) -> (String, Option<String>) {
     let message = match raw.rfind(" at line ") {
         Some(index) => raw[..index].to_string(),
