@@ -49,11 +49,16 @@ fn records() -> ReleaseRecords {
         archs: vec!["amd64".into(), "arm64".into()],
         digest: DIGEST.parse().expect("valid digest"),
         signature: format!("ghcr.io/example/images/nginx:sha256-{}.sig", &DIGEST[7..]),
-        tags: vec!["latest".into(), "1.27".into()],
+        // `1.27.3` was derived from the package version at build time.
+        tags: vec!["latest".into(), "1.27".into(), "1.27.3".into()],
         time: "2025-01-31T12:00:00Z".parse().expect("valid time"),
     };
-    records.record("nginx", "latest", record.clone());
-    records.record("nginx", "dev", record);
+    let dev = ReleaseRecord {
+        tags: vec!["latest-dev".into()],
+        ..record.clone()
+    };
+    records.record("nginx", "latest", record);
+    records.record("nginx", "dev", dev);
     records.set_job_outcome(
         "nginx",
         "dev",
@@ -89,7 +94,7 @@ fn table_rows_sorted_with_states() {
 
 | Image | Variant | Tags | Architectures | Status | Release | Last release digest |
 | --- | --- | --- | --- | --- | --- | --- |
-| [nginx](images/nginx/README.md) | latest | `latest`, `1.27` | amd64, arm64 | stable | released 2025-01-31 | [`sha256:4f2d0b1a9c8e`](images/nginx/README.md \"sha256:4f2d0b1a9c8e7d6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f\") |
+| [nginx](images/nginx/README.md) | latest | `latest`, `1.27`, `1.27.3` | amd64, arm64 | stable | released 2025-01-31 | [`sha256:4f2d0b1a9c8e`](images/nginx/README.md \"sha256:4f2d0b1a9c8e7d6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f\") |
 | [nginx](images/nginx/README.md) | dev | `latest-dev` | amd64, arm64 | stable | [failing](https://github.com/example/images/actions/runs/42/job/7) | [`sha256:4f2d0b1a9c8e`](images/nginx/README.md \"sha256:4f2d0b1a9c8e7d6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f\") |
 | [static](images/static/README.md) | latest | `latest` | amd64 | experimental | not released | none |
 
@@ -123,7 +128,7 @@ docker pull ghcr.io/example/images/nginx:latest
 
 | Variant | Tags | Architectures | Release | Last release digest |
 | --- | --- | --- | --- | --- |
-| latest | `latest`, `1.27` | amd64, arm64 | released 2025-01-31 | `sha256:4f2d0b1a9c8e7d6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f` |
+| latest | `latest`, `1.27`, `1.27.3` | amd64, arm64 | released 2025-01-31 | `sha256:4f2d0b1a9c8e7d6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f` |
 | dev | `latest-dev` | amd64, arm64 | [failing](https://github.com/example/images/actions/runs/42/job/7) | `sha256:4f2d0b1a9c8e7d6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f` |
 
 [Back to the image catalog](../../README.md)

@@ -4,6 +4,7 @@
 mod lint;
 mod list;
 mod logging;
+mod readme;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -37,6 +38,9 @@ pub enum Command {
     Lint(lint::Args),
     /// Print the catalog: images, variants, tags and architectures.
     List(list::Args),
+    /// Regenerate the release-status table in README.md and the image README
+    /// headers, or check them with `--check`.
+    Readme(readme::Args),
 }
 
 /// Settings every command receives.
@@ -69,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Lint(args) => lint::run(&context, args),
         Command::List(args) => list::run(&context, args),
+        Command::Readme(args) => readme::run(&context, args),
     }
 }
 

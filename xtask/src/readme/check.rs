@@ -58,21 +58,27 @@ fn unified_diff(file: &GeneratedFile) -> String {
         .to_string()
 }
 
-/// Returns the command that regenerates the files, with `-C DIR` when the catalog
-/// was named on the command line.
-pub fn fix_command(directory: Option<&Path>) -> String {
-    match directory {
-        Some(directory) => format!("cargo xtask -C {} readme", shell_quote(directory)),
-        None => "cargo xtask readme".to_owned(),
+/// Returns the command that regenerates the files: `cargo xtask readme`, with
+/// `-C DIR` when the catalog is not the current directory, and `flags`.
+pub fn fix_command(directory: Option<&Path>, flags: &[String]) -> String {
+    let mut command = "cargo xtask".to_owned();
+    if let Some(directory) = directory {
+        command.push_str(" -C ");
+        command.push_str(&shell_quote(&directory.display().to_string()));
     }
+    command.push_str(" readme");
+    for flag in flags {
+        command.push(' ');
+        command.push_str(&shell_quote(flag));
+    }
+    command
 }
 
-/// Quotes a path for a POSIX shell when it contains anything but safe characters.
-fn shell_quote(path: &Path) -> String {
-    let text = path.display().to_string();
+/// Quotes a word for a POSIX shell when it contains anything but safe characters.
+fn shell_quote(text: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c);
     if !text.is_empty() && text.chars().all(safe) {
-        return text;
+        return text.to_owned();
     }
     format!("'{}'", text.replace('\'', r"'\''"))
 }
@@ -83,11 +89,14 @@ mod tests {
 
     #[test]
     fn fix_command_quotes_directory() {
-        assert_eq!(fix_command(None), "cargo xtask readme");
-        let plain = fix_command(Some(Path::new("../catalog")));
+        assert_eq!(fix_command(None, &[]), "cargo xtask readme");
+        let plain = fix_command(Some(Path::new("../catalog")), &[]);
         assert_eq!(plain, "cargo xtask -C ../catalog readme");
-        let spaced = fix_command(Some(Path::new("my catalog's")));
+        let spaced = fix_command(Some(Path::new("my catalog's")), &[]);
         assert_eq!(spaced, r"cargo xtask -C 'my catalog'\''s' readme");
+        let flags = ["--github".to_owned(), "--run-id".to_owned(), "7".to_owned()];
+        let with_flags = fix_command(None, &flags);
+        assert_eq!(with_flags, "cargo xtask readme --github --run-id 7");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The catalog data that the README renderer uses, kept apart from catalog parsing
 //! so that rendering can be tested on its own.
 
+use crate::catalog::Catalog;
+
 /// The catalog as input to the README renderer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableInput {
@@ -34,6 +36,43 @@ pub struct VariantInput {
     pub tags: Vec<String>,
     /// Architectures the variant is built for, such as `amd64`.
     pub archs: Vec<String>,
+}
+
+impl TableInput {
+    /// Returns the registry repository of `image`, without tag
+    /// (`ghcr.io/example/images/nginx`). An empty namespace is left out.
+    pub fn repository(&self, image: &ImageInput) -> String {
+        let namespace = self.namespace.trim_matches('/');
+        if namespace.is_empty() {
+            format!("{}/{}", self.registry, image.name)
+        } else {
+            format!("{}/{namespace}/{}", self.registry, image.name)
+        }
+    }
+}
+
+impl From<&Catalog> for TableInput {
+    fn from(catalog: &Catalog) -> Self {
+        let images = catalog.images.iter().map(|image| ImageInput {
+            name: image.name.clone(),
+            description: image.description.clone(),
+            status: image.status.to_string(),
+            variants: image
+                .variants
+                .iter()
+                .map(|variant| VariantInput {
+                    name: variant.name.clone(),
+                    tags: variant.tags.clone(),
+                    archs: variant.archs.iter().map(ToString::to_string).collect(),
+                })
+                .collect(),
+        });
+        Self {
+            registry: catalog.settings.registry.value.clone(),
+            namespace: catalog.settings.namespace.value.clone(),
+            images: images.collect(),
+        }
+    }
 }
 
 impl ImageInput {

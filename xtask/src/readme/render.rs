@@ -76,13 +76,7 @@ impl Renderer {
             .iter()
             .map(|variant| row(image, variant, String::new(), records))
             .collect();
-        let pull = format!(
-            "{}/{}/{}:{}",
-            input.registry,
-            input.namespace,
-            image.name,
-            image.pull_tag()
-        );
+        let pull = format!("{}:{}", input.repository(image), image.pull_tag());
         let image_view = context! {
             name => &image.name,
             description => image.description.as_deref(),
@@ -113,6 +107,7 @@ fn row(
         ReleaseState::Failing | ReleaseState::Cancelled => job.map(|job| job.url.as_str()),
         ReleaseState::Released | ReleaseState::NotReleased => None,
     };
+    let tags = published_tags(&variant.tags, record.map(|record| record.tags.as_slice()));
     let release_date = match state {
         ReleaseState::Released => record.map(|record| record.time.date()),
         _ => None,
@@ -121,7 +116,7 @@ fn row(
         image => &image.name,
         link,
         variant => &variant.name,
-        tags => &variant.tags,
+        tags,
         archs => &variant.archs,
         status => &image.status,
         release => state.as_str(),
@@ -130,6 +125,18 @@ fn row(
         digest => record.map(|record| record.digest.as_str()),
         digest_short => record.map(|record| record.digest.short()),
     }
+}
+
+/// Lists the catalog's tags followed by released tags the catalog does not name,
+/// such as those derived from a package version at build time.
+fn published_tags(catalog_tags: &[String], released: Option<&[String]>) -> Vec<String> {
+    let mut tags = catalog_tags.to_vec();
+    for tag in released.unwrap_or_default() {
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
+    }
+    tags
 }
 
 /// Escapes text for a Markdown table cell: a `|` would end the cell and a line
