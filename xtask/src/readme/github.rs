@@ -383,6 +383,22 @@ mod tests {
     }
 
     #[test]
+    fn unfinished_jobs_are_skipped() {
+        let job = |status: &str, conclusion| JobSummary {
+            name: "release (nginx, latest)".into(),
+            status: status.into(),
+            conclusion,
+            html_url: "https://github.test/job/1".into(),
+        };
+        assert!(variant_job(job("in_progress", None), 1).is_none());
+        assert!(variant_job(job("queued", None), 1).is_none());
+        assert!(variant_job(job("completed", None), 1).is_none());
+        let finished = variant_job(job("completed", Some(Conclusion::Failure)), 1);
+        let outcome = finished.map(|job| job.outcome.conclusion);
+        assert_eq!(outcome, Some(Conclusion::Failure));
+    }
+
+    #[test]
     fn settings_from_variables() {
         let variables = [
             ("GITHUB_REPOSITORY", "example/images"),
