@@ -85,8 +85,14 @@ fn update_records(
 }
 
 /// Lists every `releases.json` under `folder`, sorted so that merges are repeatable.
+/// A missing folder lists nothing, because a run whose release jobs all failed
+/// uploads no records.
 fn record_files(folder: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
+    if !folder.exists() {
+        tracing::info!(folder = %folder.display(), "no release records to merge");
+        return Ok(found);
+    }
     let mut pending = vec![folder.to_owned()];
     while let Some(current) = pending.pop() {
         let entries = fs_err::read_dir(&current)
