@@ -4,6 +4,7 @@
 mod lint;
 mod list;
 mod logging;
+mod output;
 mod readme;
 
 use std::io::IsTerminal;
@@ -84,6 +85,19 @@ fn context(directory: Option<PathBuf>) -> anyhow::Result<Context> {
         Some(dir) => current.join(dir),
         None => current,
     };
+    if !root.is_dir() {
+        bail!(
+            "catalog root `{}` is not a folder\nhint: name an existing folder with `-C DIR`",
+            root.display()
+        );
+    }
+    if !root.join(crate::catalog::CATALOG_FILE).exists() {
+        bail!(
+            "`{}` has no `{}`, so it is not a catalog root\nhint: run the command in the catalog root, or name the root with `-C DIR`",
+            root.display(),
+            crate::catalog::CATALOG_FILE
+        );
+    }
     Ok(Context {
         root,
         interactive: std::io::stderr().is_terminal(),
