@@ -1,0 +1,84 @@
+//! `cargo xtask changed`: prints the images that the commits between two revisions
+//! affect.
+
+mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::Context;
+use crate::changes::{self, Revisions, output};
+
+/// Arguments of `cargo xtask changed`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Base revision. Files are compared from its merge base with the head, as in
+    /// `git diff BASE...HEAD`. Default: the merge base of `HEAD` with `origin/main`
+    /// when that ref exists, else the previous commit.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// Head revision. Default: `HEAD`.
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+
+    /// Also count staged, unstaged and untracked (not ignored) changes.
+    #[arg(long)]
+    pub working_tree: bool,
+
+    /// Print the images, their variants, the reasons each was selected and the
+    /// removed images as JSON.
+    #[arg(long, conflicts_with = "matrix")]
+    pub json: bool,
+
+    /// Print the GitHub Actions matrix `{"include": [{"image", "variant"}, ...]}`. An
+    /// empty `include` fails a matrix job, so guard it with `if: images != ''`.
+    #[arg(long)]
+    pub matrix: bool,
+
+    /// File to append `matrix=`, `images=` and `removed=` step outputs to.
+    #[arg(
+        long,
+        env = "GITHUB_OUTPUT",
+        value_name = "FILE",
+        hide_env_values = true
+    )]
+    pub github_output: Option<PathBuf>,
+}
+
+/// Runs the command. Prints image names (or JSON, or the matrix) on stdout and, when
+/// a GitHub output file is set, appends the step outputs to it.
+pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
+    // TODO: replace with catalog::Catalog once it lands.
+    let input = scan::graph_input(&context.root)?;
+    let revisions = Revisions {
+        base: args.base.clone(),
+        head: args.head.clone(),
+        working_tree: args.working_tree,
+    };
+    let changes = changes::changed_images(&context.root, &revisions, &input)
+        .context("failed to compute the changed images")?;
+    tracing::info!(
+        files = changes.files.len(),
+        images = changes.images.len(),
+        removed = ?changes.removed_names(),
+        "computed the changed images"
+    );
+
+    let text = if args.json {
+        output::json(&changes)?
+    } else if args.matrix {
+        output::matrix_json(&changes)?
+    } else {
+        output::names(&changes)
+    };
+    print!("{text}");
+
+    if let Some(path) = &args.github_output {
+        output::append_github_output(path, &changes)?;
+        tracing::debug!(path = %path.display(), "appended the step outputs");
+    }
+    Ok(ExitCode::SUCCESS)
+}
