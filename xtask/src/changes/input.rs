@@ -30,8 +30,8 @@ pub struct VariantNode {
     pub name: String,
     /// The config file and every file it includes, relative to the catalog root.
     pub files: Vec<PathBuf>,
-    /// Names of the packages the config installs, with version constraints and
-    /// repository pins removed (see [`package_name`]).
+    /// Names of the packages the config installs, without version constraints or
+    /// repository tags (`nginx` for `nginx=1.24.0-r0@local`).
     pub packages: Vec<String>,
 }
 
@@ -46,35 +46,4 @@ pub struct RecipeNode {
     /// Names of the packages the recipe needs at build time or run time, without
     /// version constraints.
     pub needs: Vec<String>,
-}
-
-/// Returns the package name of an apk dependency such as `nginx=1.24.0-r0`, `foo>2`,
-/// `foo~1.2` or `foo@local`: the text before the first constraint operator or pin.
-pub fn package_name(spec: &str) -> &str {
-    let spec = spec.trim();
-    let end = spec.find(['=', '<', '>', '~', '@']).unwrap_or(spec.len());
-    spec[..end].trim_end()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::package_name;
-
-    #[test]
-    fn package_name_strips_constraints() {
-        let cases = [
-            ("nginx", "nginx"),
-            ("nginx=1.24.0-r0", "nginx"),
-            ("foo>2", "foo"),
-            ("foo>=2", "foo"),
-            ("foo<3", "foo"),
-            ("foo~1.2", "foo"),
-            ("foo@local", "foo"),
-            ("foo=1.0@local", "foo"),
-            ("  so:libc.so.6 ", "so:libc.so.6"),
-        ];
-        for (spec, expected) in cases {
-            assert_eq!(package_name(spec), expected, "spec `{spec}`");
-        }
-    }
 }

@@ -4,6 +4,7 @@
 //! change (through image folders, included configs and local package recipes), and
 //! [`output`] renders the result as names, JSON or a GitHub Actions matrix.
 
+mod catalog_input;
 mod changeset;
 pub mod git;
 pub mod graph;
@@ -19,7 +20,7 @@ use serde::Serializer;
 pub use changeset::{ChangeSet, ChangedImage, ChangedVariant, RemovedImage};
 pub use git::{GitError, Revisions};
 pub use graph::{Cause, Graph, Reason, Selection};
-pub use input::{GraphInput, ImageNode, RecipeNode, VariantNode, package_name};
+pub use input::{GraphInput, ImageNode, RecipeNode, VariantNode};
 
 /// Compares the revisions of the repository holding the catalog at `root` and selects
 /// the variants of `input` that the changed files affect.

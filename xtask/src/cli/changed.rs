@@ -1,15 +1,13 @@
 //! `cargo xtask changed`: prints the images that the commits between two revisions
 //! affect.
 
-mod scan;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
 use super::Context;
-use crate::changes::{self, Revisions, output};
+use crate::changes::{self, GraphInput, Revisions, output};
 
 /// Arguments of `cargo xtask changed`.
 #[derive(Debug, clap::Args)]
@@ -51,8 +49,10 @@ pub struct Args {
 /// Runs the command. Prints image names (or JSON, or the matrix) on stdout and, when
 /// a GitHub output file is set, appends the step outputs to it.
 pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
-    // TODO: replace with catalog::Catalog once it lands.
-    let input = scan::graph_input(&context.root)?;
+    // NOTE: the catalog is read from disk, so `--head` should name the checked-out
+    // commit. Otherwise images added or removed between the two are misjudged.
+    let catalog = super::load_catalog(context)?;
+    let input = GraphInput::from_catalog(&catalog);
     let revisions = Revisions {
         base: args.base.clone(),
         head: args.head.clone(),

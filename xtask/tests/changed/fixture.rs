@@ -150,7 +150,7 @@ pub fn catalog() -> Fixture {
     let fixture = Fixture::new();
     fixture.write(
         "catalog.yaml",
-        "registry: registry.example.com/catalog\narchs: [amd64, arm64]\n",
+        "registry: ghcr.io\nnamespace: example/images\narchs: [amd64, arm64]\n",
     );
     fixture.write("README.md", "# Catalog\n");
     fixture.write("docs/guide.md", "# Guide\n");
@@ -161,7 +161,7 @@ pub fn catalog() -> Fixture {
     );
     fixture.write(
         "images/nginx/configs/latest.apko.yaml",
-        "contents:\n  repositories: [https://packages.example.com/os]\n  packages:\n    - nginx=1.24.0-r0\n    - ca-certificates-bundle\nentrypoint:\n  command: /usr/sbin/nginx\n",
+        &config("- nginx=1.24.0-r0\n    - ca-certificates-bundle"),
     );
     fixture.write(
         "images/nginx/configs/dev.apko.yaml",
@@ -176,7 +176,7 @@ pub fn catalog() -> Fixture {
     );
     fixture.write(
         "images/app/configs/latest.apko.yaml",
-        "contents:\n  packages:\n    - app@local\n    - ca-certificates-bundle\n",
+        &config("- app@local\n    - ca-certificates-bundle"),
     );
 
     fixture.write(
@@ -185,7 +185,7 @@ pub fn catalog() -> Fixture {
     );
     fixture.write(
         "images/busybox/configs/latest.apko.yaml",
-        "contents:\n  packages:\n    - busybox>1.36\n",
+        &config("- busybox>1.36"),
     );
 
     fixture.write(
@@ -199,4 +199,12 @@ pub fn catalog() -> Fixture {
     fixture.write("packages/libfoo/fix-build.patch", "--- a\n+++ b\n");
     fixture.commit("Add the catalog");
     fixture
+}
+
+/// Returns an apko config that installs `packages`, a YAML list indented by four
+/// spaces, from the distribution and from the local repository tagged `@local`.
+pub fn config(packages: &str) -> String {
+    format!(
+        "contents:\n  repositories:\n    - https://packages.wolfi.dev/os\n    - '@local out/packages'\n  keyring: [https://packages.wolfi.dev/os/wolfi-signing.rsa.pub]\n  packages:\n    {packages}\n"
+    )
 }

@@ -6,7 +6,7 @@ mod git;
 
 use std::process::Output;
 
-use fixture::catalog;
+use fixture::{catalog, config};
 use serde_json::Value;
 
 fn stdout(output: &Output) -> String {
@@ -80,7 +80,7 @@ fn config_change_selects_image() {
     let fixture = catalog();
     fixture.write(
         "images/busybox/configs/latest.apko.yaml",
-        "contents:\n  packages:\n    - busybox>1.37\n",
+        &config("- busybox>1.37"),
     );
     fixture.commit("Update busybox");
 
@@ -99,10 +99,7 @@ fn config_change_selects_image() {
 #[test]
 fn included_config_selects_includer() {
     let fixture = catalog();
-    fixture.write(
-        "images/nginx/configs/latest.apko.yaml",
-        "contents:\n  packages:\n    - nginx\n",
-    );
+    fixture.write("images/nginx/configs/latest.apko.yaml", &config("- nginx"));
     fixture.commit("Unpin nginx");
 
     let changes = json(&fixture.changed(&["--json"]));
@@ -198,7 +195,10 @@ fn recipe_change_selects_through_recipes() {
 #[test]
 fn catalog_change_selects_all() {
     let fixture = catalog();
-    fixture.write("catalog.yaml", "registry: registry.example.com/other\n");
+    fixture.write(
+        "catalog.yaml",
+        "registry: ghcr.io\nnamespace: example/other\narchs: [amd64, arm64]\n",
+    );
     fixture.commit("Move the registry");
 
     assert_eq!(stdout(&fixture.changed(&[])), "app\nbusybox\nnginx\n");
@@ -330,6 +330,11 @@ fn unknown_revision_names_it() {
 #[test]
 fn outside_repository_fails() {
     let dir = tempfile::tempdir().expect("a temporary folder");
+    std::fs::write(
+        dir.path().join("catalog.yaml"),
+        "registry: ghcr.io\nnamespace: example/images\narchs: [amd64, arm64]\n",
+    )
+    .expect("write catalog.yaml");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
         .arg("-C")
         .arg(dir.path())
