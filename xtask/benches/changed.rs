@@ -1,17 +1,19 @@
 //! Benchmark of `cargo xtask changed` on a generated repository of 10,000 commits and
 //! 500 images, next to `git diff --name-only` for the same two revisions.
 //!
-//! Run with `cargo bench -p xtask --bench changed`. It needs `git` on `PATH`, builds the
+//! Run with `cargo bench -p xtask --bench changed`, or add `--profile dev` to reuse the
+//! test build (`docs/benchmarks.md` has figures). It needs `git` on `PATH`, builds the
 //! repository with `git fast-import` in a temporary folder and prints median times.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
-use xtask::changes::{self, GraphInput, ImageNode, RecipeNode, Revisions, VariantNode};
+use xtask::catalog::Catalog;
+use xtask::changes::{self, GraphInput, Revisions};
 
 const COMMITS: usize = 10_000;
 const IMAGES: usize = 500;
@@ -22,7 +24,8 @@ const HEAD_COMMIT: usize = 9_000;
 const ITERATIONS: usize = 20;
 
 fn main() -> anyhow::Result<()> {
-    // `cargo bench` passes `--bench`; a filter argument selects nothing else here.
+    // Arguments from `cargo bench` (`--bench`, a filter) are ignored, because this file
+    // has a single benchmark.
     let dir = tempfile::tempdir().context("failed to create a temporary folder")?;
     let root = dir.path();
 
@@ -33,8 +36,21 @@ fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    let catalog = match Catalog::load(root) {
+        Ok(catalog) => catalog,
+        Err(diagnostics) => {
+            for diagnostic in diagnostics.sorted() {
+                eprintln!("{diagnostic}");
+            }
+            bail!(
+                "the generated catalog has {} error(s)",
+                diagnostics.error_count()
+            );
+        }
+    };
+    let input = GraphInput::from_catalog(&catalog);
     let git_files = git_diff_name_only(root, &["base", "head"])?;
-    let changes = changes::changed_images(root, &bench_revisions(), &graph_input())?;
+    let changes = changes::changed_images(root, &bench_revisions(), &input)?;
     ensure!(
         changes.files.len() == git_files,
         "xtask found {} changed files but git {git_files}",
@@ -45,46 +61,80 @@ fn main() -> anyhow::Result<()> {
         changes.images.len()
     );
 
-    let git = median(|| git_diff_name_only(root, &["base", "head"]).map(drop))?;
-    let git_merge_base = median(|| git_diff_name_only(root, &["base...head"]).map(drop))?;
-    let process = median(|| xtask_changed(root))?;
-    let input = graph_input();
-    let library = median(|| {
-        changes::changed_images(root, &bench_revisions(), &input)?;
-        Ok(())
-    })?;
+    let revisions = bench_revisions();
+    let mut cases: Vec<Case<'_>> = vec![
+        Case::new("git diff --name-only base head", || {
+            git_diff_name_only(root, &["base", "head"]).map(drop)
+        }),
+        Case::new("git diff --name-only base...head", || {
+            git_diff_name_only(root, &["base...head"]).map(drop)
+        }),
+        Case::new("xtask changed --base base --head head", || {
+            xtask_changed(root)
+        }),
+        Case::new("  Catalog::load, in process", || {
+            Catalog::load(root)
+                .map_err(|diagnostics| anyhow::anyhow!("{} error(s)", diagnostics.error_count()))?;
+            Ok(())
+        }),
+        Case::new("  changes::changed_images, in process", || {
+            changes::changed_images(root, &revisions, &input)?;
+            Ok(())
+        }),
+        Case::new("    changes::git::compare, in process", || {
+            changes::git::compare(root, &revisions)?;
+            Ok(())
+        }),
+    ];
+    let medians = median_interleaved(&mut cases)?;
 
-    let diff_only = median(|| {
-        changes::git::compare(root, &bench_revisions())?;
-        Ok(())
-    })?;
-
-    println!("median of {ITERATIONS} runs:");
-    println!(
-        "  git diff --name-only base head      {:>8.1} ms",
-        millis(git)
-    );
-    println!(
-        "  git diff --name-only base...head   {:>8.1} ms  ({:.2}x git)",
-        millis(git_merge_base),
-        git_merge_base.as_secs_f64() / git.as_secs_f64()
-    );
-    println!(
-        "  xtask changed --base base --head head {:>6.1} ms  ({:.2}x git)",
-        millis(process),
-        process.as_secs_f64() / git.as_secs_f64()
-    );
-    println!(
-        "  changes::changed_images (in process) {:>7.1} ms  ({:.2}x git)",
-        millis(library),
-        library.as_secs_f64() / git.as_secs_f64()
-    );
-    println!(
-        "  changes::git::compare (diff only)    {:>7.1} ms  ({:.2}x git)",
-        millis(diff_only),
-        diff_only.as_secs_f64() / git.as_secs_f64()
-    );
+    println!("median of {ITERATIONS} runs, ratio to `git diff --name-only base head`:");
+    let reference = medians[0].as_secs_f64();
+    for (case, median) in cases.iter().zip(&medians) {
+        println!(
+            "  {:<40} {:>7.1} ms  {:>5.2}x",
+            case.name,
+            median.as_secs_f64() * 1000.0,
+            median.as_secs_f64() / reference
+        );
+    }
     Ok(())
+}
+
+/// One timed operation.
+struct Case<'a> {
+    name: &'static str,
+    work: Box<dyn FnMut() -> anyhow::Result<()> + 'a>,
+}
+
+impl<'a> Case<'a> {
+    fn new(name: &'static str, work: impl FnMut() -> anyhow::Result<()> + 'a) -> Self {
+        Case {
+            name,
+            work: Box::new(work),
+        }
+    }
+}
+
+/// Runs every case [`ITERATIONS`] times and returns each case's median duration. The
+/// cases take turns within each round, so that load from other processes on the
+/// machine affects all of them alike.
+fn median_interleaved(cases: &mut [Case<'_>]) -> anyhow::Result<Vec<Duration>> {
+    let mut durations = vec![Vec::with_capacity(ITERATIONS); cases.len()];
+    for _ in 0..ITERATIONS {
+        for (case, times) in cases.iter_mut().zip(&mut durations) {
+            let started = Instant::now();
+            (case.work)().with_context(|| format!("`{}` failed", case.name.trim()))?;
+            times.push(started.elapsed());
+        }
+    }
+    Ok(durations
+        .into_iter()
+        .map(|mut times| {
+            times.sort();
+            times[ITERATIONS / 2]
+        })
+        .collect())
 }
 
 fn bench_revisions() -> Revisions {
@@ -95,23 +145,7 @@ fn bench_revisions() -> Revisions {
     }
 }
 
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
-
-/// Runs `work` [`ITERATIONS`] times and returns the median duration.
-fn median(mut work: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Duration> {
-    let mut durations = Vec::with_capacity(ITERATIONS);
-    for _ in 0..ITERATIONS {
-        let started = Instant::now();
-        work()?;
-        durations.push(started.elapsed());
-    }
-    durations.sort();
-    Ok(durations[ITERATIONS / 2])
-}
-
-/// A `git` command that ignores the user's and the system's git configuration.
+/// Returns a `git` command that ignores the user's and the system's git configuration.
 fn git(root: &Path) -> Command {
     let mut command = Command::new("git");
     command
@@ -196,7 +230,7 @@ impl Sequence {
     }
 }
 
-/// The fast-import stream: a first commit with the whole catalog, then commits that
+/// Returns the fast-import stream: a first commit with the whole catalog, then commits that
 /// each change one config, test, README, recipe or doc.
 fn fast_import_stream() -> Vec<u8> {
     let mut stream = String::new();
@@ -204,7 +238,7 @@ fn fast_import_stream() -> Vec<u8> {
 
     let mut files = vec![(
         "catalog.yaml".to_string(),
-        "registry: registry.example.com\n".to_string(),
+        "registry: ghcr.io\nnamespace: example/images\narchs: [amd64, arm64]\n".to_string(),
     )];
     for image in 0..IMAGES {
         files.extend(image_files(image, 0));
@@ -216,11 +250,9 @@ fn fast_import_stream() -> Vec<u8> {
 
     for number in 2..=COMMITS {
         let image = sequence.next(IMAGES);
+        let recipe = sequence.next(RECIPES);
         let file = match sequence.next(20) {
-            0 => (
-                recipe_path(sequence.next(RECIPES)),
-                recipe_text(sequence.next(RECIPES), number),
-            ),
+            0 => (recipe_path(recipe), recipe_text(recipe, number)),
             1 => ("docs/notes.md".to_string(), format!("# Notes {number}\n")),
             2..=5 => (
                 format!("images/img-{image}/tests/run.sh"),
@@ -258,7 +290,7 @@ fn write_commit(stream: &mut String, number: usize, files: &[(String, String)]) 
     stream.push('\n');
 }
 
-/// Returns `image.yaml`, the config and the test script of image `img-<image>`; the
+/// Returns `image.yaml`, the config and the test script of image `img-<image>`. The
 /// config installs local package `pkg-<image % RECIPES>`.
 fn image_files(image: usize, revision: usize) -> Vec<(String, String)> {
     let dir = format!("images/img-{image}");
@@ -270,7 +302,7 @@ fn image_files(image: usize, revision: usize) -> Vec<(String, String)> {
         (
             format!("{dir}/configs/latest.apko.yaml"),
             format!(
-                "contents:\n  packages:\n    - pkg-{}\n    - base-{revision}\n",
+                "contents:\n  repositories: [https://packages.wolfi.dev/os]\n  keyring: [https://packages.wolfi.dev/os/wolfi-signing.rsa.pub]\n  packages:\n    - pkg-{}\n    - base-{revision}\n",
                 image % RECIPES
             ),
         ),
@@ -282,9 +314,11 @@ fn recipe_path(recipe: usize) -> String {
     format!("packages/pkg-{recipe}.yaml")
 }
 
-/// Recipe `pkg-<recipe>` needs the previous recipe's package, in chains of five.
+/// Returns recipe `pkg-<recipe>`. Recipes form chains of five: `pkg-0` needs nothing,
+/// `pkg-1` needs `pkg-0` at build time, and so on up to `pkg-4`.
 fn recipe_text(recipe: usize, revision: usize) -> String {
-    let mut text = format!("package:\n  name: pkg-{recipe}\n  version: 1.{revision}.0\n");
+    let mut text =
+        format!("package:\n  name: pkg-{recipe}\n  version: 1.{revision}.0\n  epoch: 0\n");
     if !recipe.is_multiple_of(5) {
         let _ = write!(
             text,
@@ -293,34 +327,4 @@ fn recipe_text(recipe: usize, revision: usize) -> String {
         );
     }
     text
-}
-
-/// The graph of the generated catalog, as the command builds it from disk.
-fn graph_input() -> GraphInput {
-    let images = (0..IMAGES)
-        .map(|image| {
-            let dir = PathBuf::from(format!("images/img-{image}"));
-            ImageNode {
-                name: format!("img-{image}"),
-                variants: vec![VariantNode {
-                    name: "latest".to_string(),
-                    files: vec![dir.join("configs/latest.apko.yaml")],
-                    packages: vec![format!("pkg-{}", image % RECIPES)],
-                }],
-                dir,
-            }
-        })
-        .collect();
-    let recipes = (0..RECIPES)
-        .map(|recipe| RecipeNode {
-            path: PathBuf::from(recipe_path(recipe)),
-            provides: vec![format!("pkg-{recipe}")],
-            needs: if recipe.is_multiple_of(5) {
-                Vec::new()
-            } else {
-                vec![format!("pkg-{}", recipe - 1)]
-            },
-        })
-        .collect();
-    GraphInput { images, recipes }
 }
