@@ -116,3 +116,53 @@ fn space_separated(names: &[&str]) -> Result<String, OutputError> {
     }
     Ok(names.join(" "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{OutputError, github_output, matrix_json, names};
+    use crate::changes::{ChangeSet, ChangedImage, ChangedVariant};
+
+    fn change_set(images: &[(&str, &[&str])]) -> ChangeSet {
+        let images = images
+            .iter()
+            .map(|(name, variants)| ChangedImage {
+                name: name.to_string(),
+                variants: variants
+                    .iter()
+                    .map(|variant| ChangedVariant {
+                        name: variant.to_string(),
+                        reasons: Vec::new(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        ChangeSet {
+            images,
+            ..ChangeSet::default()
+        }
+    }
+
+    #[test]
+    fn empty_change_set_outputs() {
+        let changes = ChangeSet::default();
+        assert_eq!(names(&changes), "");
+        assert_eq!(matrix_json(&changes).expect("JSON"), "{\"include\":[]}\n");
+        assert_eq!(
+            github_output(&changes).expect("outputs"),
+            "matrix={\"include\":[]}\nimages=\nremoved=\n"
+        );
+    }
+
+    #[test]
+    fn github_output_rejects_line_breaks() {
+        let changes = change_set(&[("bad\nname=x", &["latest"])]);
+        let error = github_output(&changes).expect_err("a line break");
+        assert!(matches!(error, OutputError::LineBreak { .. }), "{error}");
+    }
+
+    #[test]
+    fn names_one_per_line() {
+        let changes = change_set(&[("a", &["latest"]), ("b", &["dev", "latest"])]);
+        assert_eq!(names(&changes), "a\nb\n");
+    }
+}
