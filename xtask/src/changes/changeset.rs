@@ -9,10 +9,11 @@ use super::graph::Reason;
 /// The images a comparison of two revisions affects.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ChangeSet {
-    /// The commit compared from, as hex; `None` for the empty tree.
+    /// The commit compared from, as hex. `None` for the empty tree, and when the images
+    /// were requested by name.
     pub base: Option<String>,
-    /// The head commit, as hex.
-    pub head: String,
+    /// The head commit, as hex. `None` when the images were requested by name.
+    pub head: Option<String>,
     /// Whether uncommitted changes of the working tree were included.
     pub working_tree: bool,
     /// Every changed path, relative to the catalog root, sorted.
@@ -39,7 +40,8 @@ pub struct ChangedImage {
 pub struct ChangedVariant {
     /// Variant name.
     pub name: String,
-    /// Changed files and how each reaches the variant, sorted.
+    /// Changed files and how each reaches the variant, sorted. Empty when the variant
+    /// was requested by name.
     pub reasons: Vec<Reason>,
 }
 

@@ -17,9 +17,9 @@ const FETCH_HINT: &str = "hint: fetch the revision first; in GitHub Actions, che
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Revisions {
     /// Base revision. The comparison starts at its merge base with the head, as in
-    /// `git diff BASE...HEAD`. Without it: the merge base of `HEAD` with `origin/main`
-    /// when that ref exists, else the head's first parent, else (for a root commit)
-    /// the empty tree.
+    /// `git diff BASE...HEAD`. Without it: the merge base of the head with
+    /// `origin/main` when that ref exists and does not contain the head, else the
+    /// head's first parent, else (for a root commit) the empty tree.
     pub base: Option<String>,
     /// Head revision; `HEAD` when absent.
     pub head: Option<String>,
@@ -196,8 +196,17 @@ fn resolve_base<'r>(
                 action: format!("read the commit `{DEFAULT_BASE_REF}` points to"),
                 source,
             })?;
-            tracing::debug!("base: merge base of the head with `{DEFAULT_BASE_REF}`");
-            return Ok(Some(merge_base_or(repo, head, main)?));
+            let base = merge_base_or(repo, head, main)?;
+            // On `main` itself (a push to main checks out the pushed commit, which
+            // `origin/main` also names), the merge base is the head and the diff would be
+            // empty, so the previous commit is the base instead.
+            if base.id() != head.id() {
+                tracing::debug!("base: merge base of the head with `{DEFAULT_BASE_REF}`");
+                return Ok(Some(base));
+            }
+            tracing::debug!(
+                "`{DEFAULT_BASE_REF}` contains the head, so the base is the previous commit"
+            );
         }
         Err(error) if error.code() == ErrorCode::NotFound => {
             tracing::debug!("`{DEFAULT_BASE_REF}` not found, so the base is the previous commit");

@@ -2,7 +2,8 @@
 //!
 //! [`git`] lists the changed paths, [`graph`] maps each path to the variants it can
 //! change (through image folders, included configs and local package recipes), and
-//! [`output`] renders the result as names, JSON or a GitHub Actions matrix.
+//! [`output`] renders the result as names, JSON or a GitHub Actions matrix. Scheduled
+//! and manual releases skip git and request all images, or some by name.
 
 mod catalog_input;
 mod changeset;
@@ -10,6 +11,7 @@ pub mod git;
 pub mod graph;
 mod input;
 pub mod output;
+mod request;
 mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +23,7 @@ pub use changeset::{ChangeSet, ChangedImage, ChangedVariant, RemovedImage};
 pub use git::{GitError, Revisions};
 pub use graph::{Cause, Graph, Reason, Selection};
 pub use input::{GraphInput, ImageNode, RecipeNode, VariantNode};
+pub use request::{RequestError, all_images, requested_images};
 
 /// Compares the revisions of the repository holding the catalog at `root` and selects
 /// the variants of `input` that the changed files affect.
@@ -56,7 +59,7 @@ pub fn changed_images(
 
     Ok(ChangeSet {
         base: comparison.base.map(|oid| oid.to_string()),
-        head: comparison.head.to_string(),
+        head: Some(comparison.head.to_string()),
         working_tree: comparison.working_tree,
         files: comparison.paths.into_iter().collect(),
         images: changed_images_of(selection.images),

@@ -36,9 +36,11 @@ const GLOBAL_DIRS: &[&str] = &[
 /// owners and bot settings.
 const INERT_DIRS: &[&str] = &["docs", ".github"];
 
-/// Top-level files that no build reads. `.gitattributes` is not among them, because it
-/// can change the content of a checkout (line endings, LFS).
-const INERT_FILES: &[&str] = &[".gitignore", ".editorconfig"];
+/// Top-level files that no build reads. `releases.json` records what the release
+/// workflow published and is committed after it, so counting it would rebuild every
+/// image after each release. `.gitattributes` is not among them, because it can change
+/// the content of a checkout (line endings, LFS).
+const INERT_FILES: &[&str] = &["releases.json", ".gitignore", ".editorconfig"];
 
 /// Classifies `path`, relative to the catalog root.
 pub(crate) fn role(path: &Path) -> PathRole {
@@ -125,6 +127,7 @@ mod tests {
             ("LICENSE", PathRole::Inert),
             ("LICENSE-APACHE", PathRole::Inert),
             (".gitignore", PathRole::Inert),
+            ("releases.json", PathRole::Inert),
             (".github/CODEOWNERS", PathRole::Inert),
             ("images/nginx/image.yaml", PathRole::Image),
             ("images/nginx/README.md", PathRole::Image),

@@ -177,6 +177,18 @@ fn merge_base_excludes_main_changes() {
     assert_eq!(stdout(&fixture.changed(&["--base", "HEAD~1"])), "busybox\n");
 }
 
+/// A push to `main` checks out the pushed commit, which `origin/main` also names, so
+/// the merge base is the head itself and the previous commit is the base instead.
+#[test]
+fn head_on_main_uses_previous_commit() {
+    let fixture = catalog();
+    fixture.write("images/nginx/tests/run.sh", "#!/bin/sh\nexit 0\n");
+    let head = fixture.commit("Test nginx");
+    fixture.set_ref("refs/remotes/origin/main", head);
+
+    assert_eq!(stdout(&fixture.changed(&[])), "nginx\n");
+}
+
 #[test]
 fn recipe_change_selects_through_recipes() {
     let fixture = catalog();
@@ -218,6 +230,65 @@ fn docs_change_selects_none() {
     assert_eq!(
         changes["files"],
         serde_json::json!(["README.md", "docs/guide.md"])
+    );
+}
+
+#[test]
+fn release_records_select_none() {
+    let fixture = catalog();
+    fixture.write("releases.json", "{}\n");
+    fixture.commit("Record a release");
+
+    assert_eq!(stdout(&fixture.changed(&[])), "");
+}
+
+#[test]
+fn all_selects_every_variant() {
+    let fixture = catalog();
+    fixture.write("README.md", "# Catalog\n\nMore words.\n");
+    fixture.commit("Expand the docs");
+
+    assert_eq!(
+        stdout(&fixture.changed(&["--all"])),
+        "app\nbusybox\nnginx\n"
+    );
+    let matrix = json(&fixture.changed(&["--all", "--matrix"]));
+    assert_eq!(
+        matrix["include"]
+            .as_array()
+            .expect("an include array")
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn image_selects_named_images() {
+    let fixture = catalog();
+
+    let matrix = stdout(&fixture.changed(&["--image", "nginx", "--matrix"]));
+    assert_eq!(
+        matrix,
+        concat!(
+            r#"{"include":[{"image":"nginx","variant":"dev"},"#,
+            r#"{"image":"nginx","variant":"latest"}]}"#,
+            "\n"
+        )
+    );
+    let names = stdout(&fixture.changed(&["--image", "nginx", "--image", "app"]));
+    assert_eq!(names, "app\nnginx\n");
+}
+
+#[test]
+fn unknown_image_is_an_error() {
+    let fixture = catalog();
+
+    let output = fixture.changed(&["--image", "nope"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("image `nope` not found"),
+        "stderr:\n{stderr}"
     );
 }
 
