@@ -2,6 +2,7 @@
 //! can drive each step without going through the command line.
 
 pub mod catalog;
+pub mod changes;
 pub mod cli;
 pub mod readme;
 pub mod release;

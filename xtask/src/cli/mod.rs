@@ -1,6 +1,7 @@
 //! Command-line front end: parses arguments, sets up logging and dispatches to one
 //! module per command. Only this module prints to stdout or draws progress bars.
 
+mod changed;
 mod lint;
 mod list;
 mod logging;
@@ -33,6 +34,7 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The commands of `cargo xtask`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check every catalog file and report all problems at once.
@@ -42,6 +44,8 @@ pub enum Command {
     /// Regenerate the release-status table in README.md and the image README
     /// headers, or check them with `--check`.
     Readme(readme::Args),
+    /// Print the images that the commits between two revisions affect.
+    Changed(changed::Args),
 }
 
 /// Settings every command receives.
@@ -75,6 +79,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lint(args) => lint::run(&context, args),
         Command::List(args) => list::run(&context, args),
         Command::Readme(args) => readme::run(&context, args),
+        Command::Changed(args) => changed::run(&context, &args),
     }
 }
 
