@@ -186,6 +186,12 @@ fn resolve_base<'r>(
     revision: Option<&str>,
 ) -> Result<Option<Commit<'r>>, GitError> {
     if let Some(revision) = revision {
+        // GitHub sends an all-zero `before` commit for a new branch or a push that has no
+        // previous commit there: every file then counts as changed.
+        if !revision.is_empty() && revision.bytes().all(|byte| byte == b'0') {
+            tracing::debug!("base `{revision}` is the null commit, so the base is the empty tree");
+            return Ok(None);
+        }
         let base = resolve_commit(repo, revision)?;
         return Ok(Some(merge_base_or(repo, head, base)?));
     }

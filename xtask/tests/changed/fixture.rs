@@ -26,10 +26,16 @@ impl Fixture {
         self.dir.path()
     }
 
+    /// Writes a file; scripts (text starting with `#!`) are made executable, as the
+    /// catalog requires of image tests.
     pub fn write(&self, path: &str, text: &str) {
         let path = self.root().join(path);
         std::fs::create_dir_all(path.parent().expect("a parent folder")).expect("create folders");
-        std::fs::write(path, text).expect("write a file");
+        std::fs::write(&path, text).expect("write a file");
+        if text.starts_with("#!") {
+            let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+            std::fs::set_permissions(&path, mode).expect("make the script executable");
+        }
     }
 
     pub fn remove(&self, path: &str) {

@@ -312,6 +312,20 @@ fn root_commit_selects_all() {
     assert_eq!(changes["base"], Value::Null);
 }
 
+/// GitHub's `before` for a push that creates a branch is forty zeros.
+#[test]
+fn null_base_selects_all() {
+    let fixture = catalog();
+    fixture.write("images/nginx/README.md", "# nginx\n");
+    fixture.commit("Document nginx");
+
+    let null = "0".repeat(40);
+    assert_eq!(
+        stdout(&fixture.changed(&["--base", &null])),
+        "app\nbusybox\nnginx\n"
+    );
+}
+
 #[test]
 fn matrix_output_shape() {
     let fixture = catalog();
