@@ -314,26 +314,55 @@ pub struct Provide {
     /// The provided version. Unversioned provides only satisfy unversioned dependencies
     /// and are never picked automatically when another provider exists.
     pub version: Option<Version>,
+    /// The version text when it is not a valid apk version. Real indexes contain such
+    /// provides (Alpine 3.17 has `pc:jemalloc=5.3.0_`), so they are kept for writing
+    /// back, and the provide is treated as unversioned.
+    pub invalid_version: Option<String>,
 }
 
 impl Provide {
-    /// Parses `name` or `name=version`.
-    pub fn parse(text: &str) -> Result<Self, DependencyError> {
-        let dependency = Dependency::parse(text)?;
-        let version = match dependency.constraint {
-            Constraint::Any => None,
-            Constraint::Version {
-                op: VersionOp::Equal,
-                version,
-            } => Some(version),
-            _ => return Err(DependencyError::Provide { text: text.into() }),
-        };
-        if dependency.conflict || dependency.tag.is_some() {
-            return Err(DependencyError::Provide { text: text.into() });
+    /// Creates an unversioned provide.
+    pub fn unversioned(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            version: None,
+            invalid_version: None,
         }
-        Ok(Self {
-            name: dependency.name,
-            version,
+    }
+
+    /// Creates a versioned provide.
+    pub fn versioned(name: impl Into<String>, version: Version) -> Self {
+        Self {
+            name: name.into(),
+            version: Some(version),
+            invalid_version: None,
+        }
+    }
+
+    /// Parses `name` or `name=version`. An invalid version is kept in
+    /// [`Self::invalid_version`] instead of failing, unlike in dependencies.
+    pub fn parse(text: &str) -> Result<Self, DependencyError> {
+        let invalid = || DependencyError::Provide { text: text.into() };
+        let (name, version_text) = match text.split_once('=') {
+            Some((name, version)) => (name, Some(version)),
+            None => (text, None),
+        };
+        if !is_valid_name(name) {
+            return Err(DependencyError::InvalidName { text: text.into() });
+        }
+        let Some(version_text) = version_text else {
+            return Ok(Self::unversioned(name));
+        };
+        if version_text.is_empty() || version_text.contains(char::is_whitespace) {
+            return Err(invalid());
+        }
+        Ok(match Version::parse(version_text) {
+            Ok(version) => Self::versioned(name, version),
+            Err(_) => Self {
+                name: name.to_owned(),
+                version: None,
+                invalid_version: Some(version_text.to_owned()),
+            },
         })
     }
 
@@ -348,6 +377,8 @@ impl fmt::Display for Provide {
         f.write_str(&self.name)?;
         if let Some(version) = &self.version {
             write!(f, "={version}")?;
+        } else if let Some(text) = &self.invalid_version {
+            write!(f, "={text}")?;
         }
         Ok(())
     }

@@ -2,8 +2,25 @@
 //! the installed database and a resolver. The crate knows nothing about images, so that
 //! both the image builder and the package builder can use it.
 
+pub mod checksum;
 pub mod dependency;
+pub mod gzip;
+pub mod index;
+pub mod key;
+pub mod limits;
+pub mod package_info;
+pub mod signature;
+mod tar_write;
+#[cfg(test)]
+mod test_support;
 pub mod version;
 
+pub use checksum::Checksum;
 pub use dependency::{Constraint, Dependency, DependencyError, Provide, VersionOp};
+pub use index::{
+    Index, IndexError, IndexFile, Verification, read_index, read_index_file, write_index,
+};
+pub use key::{KeyPairPem, Keyring, PrivateKey, PublicKey, generate_key_pair};
+pub use package_info::PackageInfo;
+pub use signature::{Signature, SignatureAlgorithm};
 pub use version::{Version, VersionError};

@@ -1,6 +1,6 @@
 //! Package versions and their ordering, as apk-tools 2.14 defines them.
 //!
-//! A version is `digits{.digits}[letter]{_suffix[digits]}[-rdigits]`, for example
+//! A version is `digits{.digits}[letter[digits]]{_suffix[digits]}[-rdigits]`, for example
 //! `1.2.3a_rc1_p2-r4`. Comparison walks the tokens of both versions side by side:
 //! numbers compare as numbers (except that a dot-separated component with a leading zero
 //! compares as a string, as in Gentoo), letters by byte value, and suffixes in the order
@@ -190,6 +190,9 @@ fn tokenize(text: &str) -> Result<Vec<Token>, VersionError> {
                 tokens.push(match last {
                     Kind::Suffix => Token::SuffixNumber(value),
                     Kind::InitialDigit | Kind::Digit if byte == b'.' => Token::Digit(value),
+                    // Digits right after a letter, as in Alpine's `0.99f7-r1`: apk-tools
+                    // 2.10 accepts them as a further number component.
+                    Kind::Letter if byte != b'.' => Token::Digit(value),
                     _ => return Err(invalid(start, "digits are not allowed here")),
                 });
                 last = tokens.last().map_or(Kind::Digit, Token::kind);

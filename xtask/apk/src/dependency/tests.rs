@@ -118,6 +118,11 @@ fn provide_forms() {
     assert_eq!(plain.version, None);
     assert!(Provide::parse("a>=1").is_err());
     assert!(Provide::parse("!a").is_err());
+    assert!(Provide::parse("a=").is_err());
+    let odd = Provide::parse("pc:librtmp=v2.4").expect("kept as written");
+    assert_eq!(odd.version, None);
+    assert_eq!(odd.invalid_version.as_deref(), Some("v2.4"));
+    assert_eq!(odd.to_string(), "pc:librtmp=v2.4");
     assert_eq!(versioned.to_string(), "so:libc.so.6=6");
 }
 
