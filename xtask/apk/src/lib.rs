@@ -8,6 +8,7 @@ pub mod gzip;
 pub mod index;
 pub mod key;
 pub mod limits;
+pub mod package;
 pub mod package_info;
 pub mod signature;
 mod tar_write;
@@ -21,6 +22,9 @@ pub use index::{
     Index, IndexError, IndexFile, Verification, read_index, read_index_file, write_index,
 };
 pub use key::{KeyPairPem, Keyring, PrivateKey, PublicKey, generate_key_pair};
+pub use package::{
+    DataEntry, EntryKind, EntryOptions, Package, PackageBuilder, PackageError, PackageFile,
+};
 pub use package_info::PackageInfo;
 pub use signature::{Signature, SignatureAlgorithm};
 pub use version::{Version, VersionError};

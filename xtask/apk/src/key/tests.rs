@@ -21,7 +21,8 @@ fn generated_pair_signs_and_verifies() {
     keyring.add(public);
     for algorithm in [SignatureAlgorithm::RsaSha1, SignatureAlgorithm::RsaSha256] {
         let signed = signature::sign(&private, algorithm, b"content").expect("sign");
-        let key = signature::verify(&keyring, std::slice::from_ref(&signed), b"content").expect("verify");
+        let key =
+            signature::verify(&keyring, std::slice::from_ref(&signed), b"content").expect("verify");
         assert_eq!(key, "k.rsa.pub");
         assert!(signature::verify(&keyring, &[signed], b"other").is_err());
     }
