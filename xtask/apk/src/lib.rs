@@ -6,6 +6,7 @@ pub mod checksum;
 pub mod dependency;
 pub mod gzip;
 pub mod index;
+pub mod installed_db;
 pub mod key;
 pub mod limits;
 pub mod package;
@@ -21,6 +22,7 @@ pub use dependency::{Constraint, Dependency, DependencyError, Provide, VersionOp
 pub use index::{
     Index, IndexError, IndexFile, Verification, read_index, read_index_file, write_index,
 };
+pub use installed_db::{InstalledPackage, parse_installed_db, write_installed_db};
 pub use key::{KeyPairPem, Keyring, PrivateKey, PublicKey, generate_key_pair};
 pub use package::{
     DataEntry, EntryKind, EntryOptions, Package, PackageBuilder, PackageError, PackageFile,
