@@ -11,6 +11,7 @@ pub mod key;
 pub mod limits;
 pub mod package;
 pub mod package_info;
+pub mod resolver;
 pub mod signature;
 mod tar_write;
 #[cfg(test)]
@@ -28,5 +29,6 @@ pub use package::{
     DataEntry, EntryKind, EntryOptions, Package, PackageBuilder, PackageError, PackageFile,
 };
 pub use package_info::PackageInfo;
+pub use resolver::{Repository, Resolution, ResolveError, Universe, resolve};
 pub use signature::{Signature, SignatureAlgorithm};
 pub use version::{Version, VersionError};
