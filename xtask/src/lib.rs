@@ -3,3 +3,5 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod image;
+pub mod oci;

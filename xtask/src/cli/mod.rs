@@ -1,9 +1,11 @@
 //! Command-line front end: parses arguments, sets up logging and dispatches to one
 //! module per command. Only this module prints to stdout or draws progress bars.
 
+mod build;
 mod lint;
 mod list;
 mod logging;
+mod progress;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -33,6 +35,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build images into OCI layouts under `out/images/`, or one apko config with `--config`.
+    Build(build::Args),
     /// Check every catalog file and report all problems at once.
     Lint(lint::Args),
     /// Print the catalog: images, variants, tags and architectures.
@@ -67,6 +71,7 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let context = context(cli.directory)?;
     match cli.command {
+        Command::Build(args) => build::run(&context, args),
         Command::Lint(args) => lint::run(&context, args),
         Command::List(args) => list::run(&context, args),
     }
