@@ -329,6 +329,46 @@ fn build_sets_tags_from_arguments() {
     assert_eq!(reader.tags().expect("tags"), vec!["latest", "1.0"]);
 }
 
+#[test]
+fn sboms_list_packages_and_validate() {
+    let dir = project(&config(&["app"], ""));
+    assert_success(&build(dir.path(), &[]));
+    let layout = dir.path().join("out/img");
+    let text = std::fs::read_to_string(layout.join("sbom-x86_64.spdx.json")).expect("sbom");
+    let sbom: serde_json::Value = serde_json::from_str(&text).expect("sbom JSON");
+    let packages = sbom["packages"].as_array().expect("packages");
+    let base = packages
+        .iter()
+        .find(|p| p["name"] == "base")
+        .expect("base listed");
+    assert_eq!(base["versionInfo"], "1.0.0-r0");
+    assert_eq!(base["supplier"], "Organization: Test OS");
+    assert_eq!(
+        base["licenseDeclared"],
+        "GPL-2.0-or-later AND LicenseRef-custom"
+    );
+    assert_eq!(
+        base["externalRefs"][0]["referenceLocator"],
+        "pkg:apk/testos/base@1.0.0-r0?arch=x86_64"
+    );
+    assert_eq!(base["checksums"][0]["algorithm"], "SHA256");
+    if !common::require_tool("pyspdxtools", "python3 -m pip install spdx-tools==0.8.3") {
+        return;
+    }
+    for name in [
+        "sbom-index.spdx.json",
+        "sbom-x86_64.spdx.json",
+        "sbom-aarch64.spdx.json",
+    ] {
+        let output = std::process::Command::new("pyspdxtools")
+            .arg("-i")
+            .arg(layout.join(name))
+            .output()
+            .expect("run pyspdxtools");
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+    }
+}
+
 /// Builds `config_text` expecting failure; checks that stderr names every `needle`
 /// and that nothing was left under `out/`.
 fn assert_rejected(config_text: &str, needles: &[&str]) {

@@ -3,6 +3,8 @@
 //! entries carry name, version, declared license, supplier, a `pkg:apk` purl and the
 //! SHA-256 of the `.apk` file; nothing in them depends on the host or the run.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
 use crate::catalog::Arch;
@@ -54,14 +56,23 @@ pub fn image_sbom(image: &str, summary: &ImageSummary<'_>, created: &str) -> Val
     let image_id = image_spdx_id(summary.arch);
     let mut packages = vec![image_package(image, summary)];
     let mut relationships = vec![relationship("SPDXRef-DOCUMENT", "DESCRIBES", &image_id)];
-    add_packages(summary, &image_id, &mut packages, &mut relationships);
-    document(
+    let mut refs = LicenseRefs::new();
+    add_packages(
+        summary,
+        &image_id,
+        &mut packages,
+        &mut relationships,
+        &mut refs,
+    );
+    let mut document = document(
         &format!("{image}-{}", summary.arch.apk_name()),
         summary.manifest,
         created,
         packages,
         relationships,
-    )
+    );
+    add_extracted(&mut document, &refs);
+    document
 }
 
 /// Returns the SBOM of the index: the index package contains each image.
@@ -87,13 +98,28 @@ pub fn index_sbom(
         "externalRefs": [purl_ref(format!("pkg:oci/{}@{}", purl_escape(image), purl_escape(&index.to_string())))],
     })];
     let mut relationships = vec![relationship("SPDXRef-DOCUMENT", "DESCRIBES", &index_id)];
+    let mut refs = LicenseRefs::new();
     for summary in images {
         let image_id = image_spdx_id(summary.arch);
         packages.push(image_package(image, summary));
         relationships.push(relationship(&index_id, "CONTAINS", &image_id));
-        add_packages(summary, &image_id, &mut packages, &mut relationships);
+        add_packages(
+            summary,
+            &image_id,
+            &mut packages,
+            &mut relationships,
+            &mut refs,
+        );
     }
-    document(image, index, created, packages, relationships)
+    let mut document = document(image, index, created, packages, relationships);
+    add_extracted(&mut document, &refs);
+    document
+}
+
+fn add_extracted(document: &mut Value, refs: &LicenseRefs) {
+    if !refs.is_empty() {
+        document["hasExtractedLicensingInfos"] = Value::Array(extracted_licenses(refs));
+    }
 }
 
 fn document(
@@ -151,10 +177,11 @@ fn add_packages(
     image_id: &str,
     packages: &mut Vec<Value>,
     relationships: &mut Vec<Value>,
+    refs: &mut LicenseRefs,
 ) {
     for selected in summary.packages {
         let id = package_spdx_id(summary.arch, selected);
-        packages.push(apk_package(&id, summary, selected));
+        packages.push(apk_package(&id, summary, selected, refs));
         relationships.push(relationship(image_id, "CONTAINS", &id));
     }
 }
@@ -169,7 +196,12 @@ fn package_spdx_id(arch: Arch, selected: &SelectedPackage) -> String {
     format!("SPDXRef-Package-{}", spdx_id_text(&text))
 }
 
-fn apk_package(id: &str, summary: &ImageSummary<'_>, selected: &SelectedPackage) -> Value {
+fn apk_package(
+    id: &str,
+    summary: &ImageSummary<'_>,
+    selected: &SelectedPackage,
+    refs: &mut LicenseRefs,
+) -> Value {
     let info = &selected.info;
     let supplier = match &summary.distro.name {
         Some(name) => format!("Organization: {name}"),
@@ -190,7 +222,7 @@ fn apk_package(id: &str, summary: &ImageSummary<'_>, selected: &SelectedPackage)
         "downloadLocation": "NOASSERTION",
         "filesAnalyzed": false,
         "licenseConcluded": "NOASSERTION",
-        "licenseDeclared": spdx_license(&info.license),
+        "licenseDeclared": spdx_license(&info.license, refs),
         "copyrightText": "NOASSERTION",
         "checksums": [{"algorithm": "SHA256", "checksumValue": selected.file.sha256}],
         "externalRefs": [purl_ref(purl)],
@@ -248,34 +280,72 @@ fn purl_escape(text: &str) -> String {
     out
 }
 
-/// Returns the license as an SPDX expression when it looks like one (identifiers joined
-/// by AND, OR, WITH and parentheses), else `NOASSERTION`.
-/// NOTE: identifiers are checked for their characters only, not against the SPDX license
-/// list, so a made-up identifier passes through.
-fn spdx_license(license: &str) -> String {
+/// License identifiers that are not on the SPDX license list, as `LicenseRef-` ids
+/// mapped to the text the package wrote; a document declares them in
+/// `hasExtractedLicensingInfos`.
+type LicenseRefs = BTreeMap<String, String>;
+
+/// Returns the license as an SPDX expression: identifiers on the SPDX license list (as
+/// bundled in the `spdx` crate) are kept, other identifiers become `LicenseRef-` ids
+/// recorded in `refs`, and text that is no expression (unbalanced parentheses, a
+/// dangling operator) becomes `NOASSERTION`.
+fn spdx_license(license: &str, refs: &mut LicenseRefs) -> String {
     let spaced = license.replace('(', " ( ").replace(')', " ) ");
     let tokens: Vec<&str> = spaced.split_whitespace().collect();
-    let operator = |t: &str| matches!(t, "AND" | "OR" | "WITH");
-    let identifier = |t: &str| {
-        !t.is_empty()
-            && t.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
-    };
+    let mut out: Vec<String> = Vec::new();
+    let mut found: Vec<(String, String)> = Vec::new();
     let mut expect_identifier = true;
+    let mut after_with = false;
     let mut depth = 0i32;
     for token in &tokens {
         match *token {
             "(" if expect_identifier => depth += 1,
             ")" if !expect_identifier && depth > 0 => depth -= 1,
-            t if operator(t) && !expect_identifier => expect_identifier = true,
-            t if identifier(t) && expect_identifier && !operator(t) => expect_identifier = false,
+            "AND" | "OR" | "WITH" if !expect_identifier => {
+                expect_identifier = true;
+                after_with = *token == "WITH";
+            }
+            "AND" | "OR" | "WITH" | "(" | ")" => return "NOASSERTION".to_owned(),
+            identifier if expect_identifier => {
+                let known = if after_with {
+                    spdx::exception_id(identifier).is_some()
+                } else {
+                    spdx::license_id(identifier).is_some()
+                };
+                if known || identifier.starts_with("LicenseRef-") {
+                    out.push(identifier.to_owned());
+                } else if after_with {
+                    return "NOASSERTION".to_owned();
+                } else {
+                    let id = format!("LicenseRef-{}", spdx_id_text(identifier));
+                    found.push((id.clone(), identifier.to_owned()));
+                    out.push(id);
+                }
+                expect_identifier = false;
+                after_with = false;
+                continue;
+            }
             _ => return "NOASSERTION".to_owned(),
         }
+        out.push((*token).to_owned());
     }
     if tokens.is_empty() || expect_identifier || depth != 0 {
         return "NOASSERTION".to_owned();
     }
-    tokens.join(" ").replace("( ", "(").replace(" )", ")")
+    refs.extend(found);
+    out.join(" ").replace("( ", "(").replace(" )", ")")
+}
+
+fn extracted_licenses(refs: &LicenseRefs) -> Vec<Value> {
+    refs.iter()
+        .map(|(id, text)| {
+            json!({
+                "licenseId": id,
+                "name": text,
+                "extractedText": format!("The package declares the license `{text}`, which is not on the SPDX license list."),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -284,17 +354,30 @@ mod tests {
 
     #[test]
     fn license_expressions_pass_through() {
-        assert_eq!(spdx_license("MIT"), "MIT");
+        let mut refs = LicenseRefs::new();
+        assert_eq!(spdx_license("MIT", &mut refs), "MIT");
+        let text = "GPL-2.0-only WITH Classpath-exception-2.0 AND (MIT OR BSD-3-Clause)";
+        assert_eq!(spdx_license(text, &mut refs), text);
+        assert!(refs.is_empty());
+    }
+
+    #[test]
+    fn license_unknown_ids_become_refs() {
+        let mut refs = LicenseRefs::new();
+        let expression = spdx_license("GPL-2.0-or-later AND custom", &mut refs);
+        assert_eq!(expression, "GPL-2.0-or-later AND LicenseRef-custom");
         assert_eq!(
-            spdx_license("GPL-2.0-only AND (MIT OR BSD-3-Clause)"),
-            "GPL-2.0-only AND (MIT OR BSD-3-Clause)"
+            refs.get("LicenseRef-custom").map(String::as_str),
+            Some("custom")
         );
     }
 
     #[test]
-    fn license_free_text_is_no_assertion() {
-        for text in ["", "custom license", "MIT AND", "(MIT", "GPL/BSD"] {
-            assert_eq!(spdx_license(text), "NOASSERTION", "`{text}`");
+    fn license_malformed_is_no_assertion() {
+        for text in ["", "MIT AND", "(MIT", "MIT OR OR BSD", "MIT WITH nonsense"] {
+            let mut refs = LicenseRefs::new();
+            assert_eq!(spdx_license(text, &mut refs), "NOASSERTION", "`{text}`");
+            assert!(refs.is_empty(), "`{text}`");
         }
     }
 

@@ -38,6 +38,8 @@ fn info(name: &str, version: &str, arch: &str) -> PackageInfo {
 /// Returns the packages of the generated repository for `arch`.
 pub fn packages(arch: &str) -> Vec<PackageBuilder> {
     let mut base = PackageBuilder::new(info("base", "1.0.0-r0", arch));
+    // An identifier outside the SPDX license list, as real packages have.
+    base.info.license = "GPL-2.0-or-later AND custom".to_owned();
     base.files = vec![
         PackageFile::file("etc/os-release", 0o644, "ID=testos\nNAME=\"Test OS\"\n"),
         PackageFile::file("etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/sh\n"),
