@@ -462,3 +462,44 @@ fn extract_never_writes_through_symlink() {
     assert!(error.to_string().contains("is a symlink"), "{error}");
     assert!(!outside.path().join("file").exists());
 }
+
+#[test]
+fn long_paths_and_links_round_trip() {
+    let long_dir = "usr/share/".to_owned() + &"deep/".repeat(40);
+    let long_file = format!("{long_dir}file.txt");
+    let version = Version::parse("1").expect("valid version");
+    let mut builder = PackageBuilder::new(PackageInfo::new("long", version, "x86_64"));
+    builder.files = vec![
+        PackageFile::file(long_file.clone(), 0o644, b"x".to_vec()),
+        PackageFile::symlink("link", long_file.clone()),
+    ];
+    let built = builder.build(None).expect("build");
+    let package = Package::from_bytes("long.apk", built.bytes).expect("read");
+    let entries = collect(&package);
+    assert!(
+        entries.iter().any(|e| e.0 == long_file),
+        "long file path kept"
+    );
+    let link = entries.iter().find(|e| e.0 == "link").expect("link");
+    assert_eq!(link.4.as_deref(), Some(long_file.as_str()));
+}
+
+#[test]
+fn pax_path_is_checked_like_header_path() {
+    let entries = [RawEntry {
+        pax: vec![("path", b"../../etc/passwd".to_vec())],
+        ..raw("harmless", tar::EntryType::Regular)
+    }];
+    let message = walk_error(&entries, EntryOptions::default());
+    assert!(message.contains("`..`"), "{message}");
+}
+
+#[test]
+fn oversized_pax_header_rejected() {
+    let entries = [RawEntry {
+        pax: vec![("comment", vec![b'a'; 100_000])],
+        ..raw("file", tar::EntryType::Regular)
+    }];
+    let message = walk_error(&entries, EntryOptions::default());
+    assert!(message.contains("larger than 65536 bytes"), "{message}");
+}
