@@ -1,6 +1,6 @@
 //! The Alpine package (apk) format: versions, dependencies, indexes, packages, signatures,
-//! the installed database and a resolver. The crate knows nothing about images, so that
-//! both the image builder and the package builder can use it.
+//! the installed database and a resolver. The crate has no notion of images, so that both
+//! the image builder and the package builder can use it.
 //!
 //! A typical image build:
 //!

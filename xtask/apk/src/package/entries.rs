@@ -366,16 +366,7 @@ impl Header {
         }
         let path = normalize_path(&raw_path).map_err(|r| unsafe_entry(r.to_owned()))?;
         let header = entry.header();
-        let kind = match header.entry_type() {
-            tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
-            tar::EntryType::Directory => EntryKind::Directory,
-            tar::EntryType::Symlink => EntryKind::Symlink,
-            tar::EntryType::Link => EntryKind::HardLink,
-            tar::EntryType::Char => EntryKind::CharDevice,
-            tar::EntryType::Block => EntryKind::BlockDevice,
-            tar::EntryType::Fifo => EntryKind::Fifo,
-            other => return Err(unsafe_entry(format!("unsupported entry type {other:?}"))),
-        };
+        let kind = entry_kind(header.entry_type(), options).map_err(unsafe_entry)?;
         if path.is_empty() {
             if kind == EntryKind::Directory {
                 return Ok(None);
@@ -384,15 +375,7 @@ impl Header {
                 "an empty path is only allowed for a folder".to_owned(),
             ));
         }
-        let is_device = matches!(
-            kind,
-            EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo
-        );
-        if is_device && !options.allow_devices {
-            return Err(unsafe_entry(
-                "device files and FIFOs are not allowed".to_owned(),
-            ));
-        }
+
         let field = |name: &str, value: io::Result<u64>| {
             value.map_err(|e| unsafe_entry(format!("invalid {name} field: {e}")))
         };
@@ -460,6 +443,28 @@ impl Header {
         }
         Ok(Some(normalized))
     }
+}
+
+/// Maps a tar entry type to the kinds this reader accepts.
+fn entry_kind(entry_type: tar::EntryType, options: EntryOptions) -> Result<EntryKind, String> {
+    let kind = match entry_type {
+        tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+        tar::EntryType::Directory => EntryKind::Directory,
+        tar::EntryType::Symlink => EntryKind::Symlink,
+        tar::EntryType::Link => EntryKind::HardLink,
+        tar::EntryType::Char => EntryKind::CharDevice,
+        tar::EntryType::Block => EntryKind::BlockDevice,
+        tar::EntryType::Fifo => EntryKind::Fifo,
+        other => return Err(format!("unsupported entry type {other:?}")),
+    };
+    let is_device = matches!(
+        kind,
+        EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo
+    );
+    if is_device && !options.allow_devices {
+        return Err("device files and FIFOs are not allowed".to_owned());
+    }
+    Ok(kind)
 }
 
 /// The PAX records this reader uses.
