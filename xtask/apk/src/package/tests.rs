@@ -417,3 +417,89 @@ fn missing_datahash_rejected() {
         "{error}"
     );
 }
+
+#[test]
+fn extract_writes_files_and_links() {
+    let built = sample_builder().build(None).expect("build");
+    let package = Package::from_bytes("hello.apk", built.bytes).expect("read");
+    let root = tempfile::tempdir().expect("temp dir");
+    let paths = package
+        .extract_to(root.path(), EntryOptions::default())
+        .expect("extract");
+    assert_eq!(paths.len(), 10);
+    let content = fs_err::read_to_string(root.path().join("etc/hello.conf")).expect("file");
+    assert_eq!(content, "greeting=hello\n");
+    let link = fs_err::read_link(root.path().join("usr/bin/hi")).expect("symlink");
+    assert_eq!(link, std::path::Path::new("hello"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let metadata = fs_err::metadata(root.path().join("usr/bin/hello")).expect("metadata");
+        assert_eq!(metadata.permissions().mode() & 0o7777, 0o755);
+    }
+}
+
+#[test]
+fn extract_never_writes_through_symlink() {
+    let outside = tempfile::tempdir().expect("temp dir");
+    let target: &'static str = Box::leak(outside.path().display().to_string().into_boxed_str());
+    let entries = [
+        RawEntry {
+            link: target,
+            ..raw("escape", tar::EntryType::Symlink)
+        },
+        RawEntry {
+            content: b"owned".to_vec(),
+            ..raw("escape/file", tar::EntryType::Regular)
+        },
+    ];
+    let bytes = package_with_data(&raw_tar(&entries));
+    let package = Package::from_bytes("evil.apk", bytes).expect("read");
+    let root = tempfile::tempdir().expect("temp dir");
+    let error = package
+        .extract_to(root.path(), EntryOptions::default())
+        .expect_err("write through symlink");
+    assert!(error.to_string().contains("is a symlink"), "{error}");
+    assert!(!outside.path().join("file").exists());
+}
+
+#[test]
+fn long_paths_and_links_round_trip() {
+    let long_dir = "usr/share/".to_owned() + &"deep/".repeat(40);
+    let long_file = format!("{long_dir}file.txt");
+    let version = Version::parse("1").expect("valid version");
+    let mut builder = PackageBuilder::new(PackageInfo::new("long", version, "x86_64"));
+    builder.files = vec![
+        PackageFile::file(long_file.clone(), 0o644, b"x".to_vec()),
+        PackageFile::symlink("link", long_file.clone()),
+    ];
+    let built = builder.build(None).expect("build");
+    let package = Package::from_bytes("long.apk", built.bytes).expect("read");
+    let entries = collect(&package);
+    assert!(
+        entries.iter().any(|e| e.0 == long_file),
+        "long file path kept"
+    );
+    let link = entries.iter().find(|e| e.0 == "link").expect("link");
+    assert_eq!(link.4.as_deref(), Some(long_file.as_str()));
+}
+
+#[test]
+fn pax_path_is_checked_like_header_path() {
+    let entries = [RawEntry {
+        pax: vec![("path", b"../../etc/passwd".to_vec())],
+        ..raw("harmless", tar::EntryType::Regular)
+    }];
+    let message = walk_error(&entries, EntryOptions::default());
+    assert!(message.contains("`..`"), "{message}");
+}
+
+#[test]
+fn oversized_pax_header_rejected() {
+    let entries = [RawEntry {
+        pax: vec![("comment", vec![b'a'; 100_000])],
+        ..raw("file", tar::EntryType::Regular)
+    }];
+    let message = walk_error(&entries, EntryOptions::default());
+    assert!(message.contains("larger than 65536 bytes"), "{message}");
+}
