@@ -44,6 +44,14 @@ pub struct Args {
     #[arg(long, value_name = "FILE", requires = "config")]
     pub lock: Option<PathBuf>,
 
+    /// Use only local repositories and the package cache; fail listing what is missing.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Package cache folder; defaults to `$XDG_CACHE_HOME/xtask` or `~/.cache/xtask`.
+    #[arg(long, value_name = "DIR", env = "XTASK_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
     /// Max number of threads for images, architectures and compression; defaults to the
     /// number of CPUs.
     #[arg(short = 'j', long = "jobs", value_name = "N")]
@@ -66,7 +74,18 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let pool = builder
         .build()
         .context("failed to start the build threads")?;
-    let store = PackageStore::new();
+    let cache_dir = match &args.cache_dir {
+        Some(dir) => dir.clone(),
+        None => default_cache_dir()?,
+    };
+    let cache = apk::Cache::open(&cache_dir)
+        .with_context(|| format!("cannot open the package cache `{}`", cache_dir.display()))?;
+    let mode = if args.offline {
+        apk::NetworkMode::Offline
+    } else {
+        apk::NetworkMode::Online
+    };
+    let store = PackageStore::new(cache, mode);
     let bars = BarReporter::new();
     let reporter: &dyn Reporter = if context.interactive {
         &bars
@@ -80,6 +99,19 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .collect()
     });
     Ok(summarize(&results))
+}
+
+/// Returns `$XDG_CACHE_HOME/xtask`, else `$HOME/.cache/xtask`, as the XDG base
+/// directory specification places caches.
+fn default_cache_dir() -> anyhow::Result<PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+            Some(home) => PathBuf::from(home).join(".cache"),
+            None => bail!("neither XDG_CACHE_HOME nor HOME is set; pass --cache-dir"),
+        },
+    };
+    Ok(base.join("xtask"))
 }
 
 /// Prints each built layout on stdout and each failure on stderr; returns 1 when any

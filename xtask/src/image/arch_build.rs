@@ -52,9 +52,9 @@ pub fn build_arch(
     let query = PackageQuery {
         file: &request.config_file,
         sources: &prepared.sources,
-        keyring: &prepared.keyring,
         arch: arch.apk_name(),
         store: prepared.store,
+        fetcher: &prepared.fetcher,
     };
     let chosen = match &prepared.lock {
         Some((lock, lock_file)) => query.from_lock(lock, lock_file)?,

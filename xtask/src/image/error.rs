@@ -34,7 +34,7 @@ pub enum BuildError {
         /// The repository as written.
         repository: String,
         /// The cause.
-        source: Box<apk::IndexError>,
+        source: Box<apk::FetchError>,
     },
     /// The packages cannot be resolved.
     #[error("{}: resolving the packages for {arch} failed: {source}", file.display())]
@@ -53,6 +53,14 @@ pub enum BuildError {
         package: String,
         /// The cause.
         source: Box<apk::PackageError>,
+    },
+    /// A package could not be fetched or verified.
+    #[error("package `{package}`: {source}")]
+    Fetch {
+        /// `name-version` of the package.
+        package: String,
+        /// The cause.
+        source: Box<apk::FetchError>,
     },
     /// Two packages install the same path and neither replaces the other.
     #[error(

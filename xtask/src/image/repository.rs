@@ -1,16 +1,17 @@
-//! Package sources of a build: repositories and keys named in a config, read from local
-//! folders laid out as apk repositories (`<repo>/<arch>/APKINDEX.tar.gz` next to the
-//! `.apk` files). Indexes and packages are read once, verified, and shared between
-//! architectures and images through [`PackageStore`].
+//! Package sources of a build: repositories and keys named in a config. Indexes and
+//! packages come through the apk crate's [`Fetcher`] (local folders, `file://`, or
+//! `http(s)://` through its content-addressed cache) and are verified there; the
+//! [`PackageStore`] keeps what one run has read, so architectures and images share it.
 //!
-//! TODO: remote (`https://`) repositories and keys need the fetch and cache layer of the
-//! apk crate, which does not exist yet; until then they are rejected with an error.
+//! TODO: keyring entries must be local files; the apk crate's fetch layer downloads
+//! indexes and packages but not keys, so `https://` keys are rejected with a hint.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use apk::{IndexFile, Keyring, Package, PackageInfo, Verification};
+use apk::fetch::RepositorySpec;
+use apk::{Cache, FetchError, Fetcher, IndexFile, Keyring, NetworkMode, Package, PackageInfo};
 use sha2::{Digest as _, Sha256};
 
 use super::error::BuildError;
@@ -22,62 +23,31 @@ pub struct RepositorySource {
     pub written: String,
     /// The `@tag` of a pinned repository.
     pub tag: Option<String>,
-    /// The repository folder, absolute.
-    pub dir: PathBuf,
+    /// The location to fetch from: a URL, or a local folder made absolute.
+    pub spec: RepositorySpec,
 }
 
 impl RepositorySource {
-    /// Parses an entry (`path` or `@tag path`), resolving a relative path against
-    /// `base_dir` as apko resolves it against its working directory.
+    /// Parses an entry (`location` or `@tag location`), resolving a relative folder
+    /// against `base_dir` as apko resolves it against its working directory.
     pub fn parse(entry: &str, base_dir: &Path, file: &Path) -> Result<Self, BuildError> {
         let entry = entry.trim();
-        let (tag, location) = match entry.strip_prefix('@') {
-            Some(rest) => match rest.split_once(char::is_whitespace) {
-                Some((tag, location)) => (Some(tag.to_owned()), location.trim()),
-                None => {
-                    return Err(BuildError::config(
-                        file,
-                        format!("repository `{entry}` has a tag but no location"),
-                    ));
-                }
-            },
-            None => (None, entry),
-        };
-        let dir = local_path(location, base_dir, file, "repository")?;
+        let mut spec = RepositorySpec::parse(entry);
+        if entry.starts_with('@') && spec.tag.is_none() {
+            return Err(BuildError::config(
+                file,
+                format!("repository `{entry}` has a tag but no location"),
+            ));
+        }
+        if !spec.url.contains("://") {
+            spec.url = base_dir.join(&spec.url).display().to_string();
+        }
         Ok(Self {
             written: entry.to_owned(),
-            tag,
-            dir,
+            tag: spec.tag.clone(),
+            spec,
         })
     }
-
-    /// Returns the index file for an APK architecture.
-    pub fn index_path(&self, apk_arch: &str) -> PathBuf {
-        self.dir.join(apk_arch).join("APKINDEX.tar.gz")
-    }
-
-    /// Returns the package file for an index entry.
-    pub fn package_path(&self, apk_arch: &str, info: &PackageInfo) -> PathBuf {
-        self.dir.join(apk_arch).join(info.file_name())
-    }
-}
-
-/// Resolves a local path from a config; rejects URLs, which need the fetch layer.
-fn local_path(
-    location: &str,
-    base_dir: &Path,
-    file: &Path,
-    what: &str,
-) -> Result<PathBuf, BuildError> {
-    if location.contains("://") {
-        return Err(BuildError::config(
-            file,
-            format!(
-                "{what} `{location}` is remote; only local folders are supported until the package fetch layer lands\nhint: mirror it to a local folder and name that folder"
-            ),
-        ));
-    }
-    Ok(base_dir.join(location))
 }
 
 /// A public key named in a config, with the file bytes copied into `/etc/apk/keys`.
@@ -98,7 +68,15 @@ pub fn load_keyring(
     let mut keyring = Keyring::new();
     let mut files = Vec::new();
     for entry in entries {
-        let path = local_path(entry, base_dir, file, "key")?;
+        if entry.contains("://") {
+            return Err(BuildError::config(
+                file,
+                format!(
+                    "key `{entry}` is remote; keys must be local files\nhint: download the key and name its local path"
+                ),
+            ));
+        }
+        let path = base_dir.join(entry);
         let key_error = |source| BuildError::Key {
             file: file.to_path_buf(),
             value: entry.clone(),
@@ -115,9 +93,7 @@ pub fn load_keyring(
     Ok((keyring, files))
 }
 
-type Shared<T> = Mutex<HashMap<PathBuf, Arc<T>>>;
-
-/// A package file read and verified, with the digest of the whole file for SBOMs and
+/// A package file fetched and verified, with the digest of the whole file for SBOMs and
 /// lock files.
 #[derive(Debug)]
 pub struct StoredPackage {
@@ -127,77 +103,97 @@ pub struct StoredPackage {
     pub sha256: String,
 }
 
-/// Indexes and packages read so far, shared by every build of a run. Each is read and
-/// verified once; a second build of the same file gets the same `Arc`.
-#[derive(Default)]
+type Shared<T> = Mutex<HashMap<String, Arc<T>>>;
+
+/// The package cache of a run: the apk crate's cache on disk, plus indexes and packages
+/// already read in this run, shared by every build.
 pub struct PackageStore {
+    cache: Cache,
+    mode: NetworkMode,
     indexes: Shared<IndexFile>,
     packages: Shared<StoredPackage>,
 }
 
 impl PackageStore {
-    /// Creates an empty store.
-    pub fn new() -> Self {
-        Self::default()
+    /// Creates a store over an opened cache.
+    pub fn new(cache: Cache, mode: NetworkMode) -> Self {
+        Self {
+            cache,
+            mode,
+            indexes: Mutex::default(),
+            packages: Mutex::default(),
+        }
     }
 
-    /// Reads and verifies the index at `path` with `keyring`.
-    pub fn index(&self, path: &Path, keyring: &Keyring) -> Result<Arc<IndexFile>, apk::IndexError> {
-        if let Some(index) = lookup(&self.indexes, path) {
+    /// Creates a fetcher that verifies with `keyring`.
+    pub fn fetcher(&self, keyring: &Keyring) -> Fetcher {
+        Fetcher::new(self.cache.clone(), keyring.clone(), self.mode)
+    }
+
+    /// Fetches and verifies a repository's index for an APK architecture.
+    pub fn index(
+        &self,
+        fetcher: &Fetcher,
+        spec: &RepositorySpec,
+        arch: &str,
+    ) -> Result<Arc<IndexFile>, FetchError> {
+        // NOTE: an index is verified once per run, with the keyring of the first build
+        // that reads it; builds trusting different keys for one repository share it.
+        let key = format!("{}\n{arch}", spec.url);
+        if let Some(index) = lookup(&self.indexes, &key) {
             return Ok(index);
         }
-        // NOTE: a cached index was verified with the keyring of the build that read it
-        // first; builds in one run that trust different keys for one folder share it.
-        let index = Arc::new(apk::read_index_file(path, Verification::Keyring(keyring))?);
-        Ok(store(&self.indexes, path, index))
+        let index = Arc::new(fetcher.fetch_index(spec, arch)?);
+        Ok(store(&self.indexes, key, index))
     }
 
-    /// Reads the package at `path` and checks it against the index entry `info`.
+    /// Fetches and verifies a package, then reads it.
     pub fn package(
         &self,
-        path: &Path,
+        fetcher: &Fetcher,
+        spec: &RepositorySpec,
+        arch: &str,
         info: &PackageInfo,
     ) -> Result<Arc<StoredPackage>, BuildError> {
-        if let Some(package) = lookup(&self.packages, path) {
-            return Ok(package);
-        }
-        let error = |source| BuildError::Package {
+        let fetch_error = |source| BuildError::Fetch {
             package: info.name_version(),
             source: Box::new(source),
         };
-        let length = fs_err::metadata(path).map_err(BuildError::io(path))?.len();
-        if length > apk::limits::MAX_PACKAGE_FILE_BYTES {
-            return Err(BuildError::Io {
-                path: path.to_path_buf(),
-                source: std::io::Error::other(format!(
-                    "the package is larger than {} bytes",
-                    apk::limits::MAX_PACKAGE_FILE_BYTES
-                )),
-            });
+        let path = fetcher
+            .fetch_package(spec, arch, info)
+            .map_err(fetch_error)?;
+        let key = path.display().to_string();
+        if let Some(package) = lookup(&self.packages, &key) {
+            return Ok(package);
         }
-        let bytes = fs_err::read(path).map_err(BuildError::io(path))?;
+        // The fetcher checked this file; it is read again here because its API returns a
+        // path, and the SBOM needs the digest of the whole file.
+        let bytes = fs_err::read(&path).map_err(BuildError::io(&path))?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        let package = Package::from_bytes(&path.display().to_string(), bytes).map_err(error)?;
-        if let Some(expected) = &info.checksum {
-            package.verify_index_checksum(expected).map_err(error)?;
-        }
+        let package = Package::from_bytes(&key, bytes).map_err(|source| BuildError::Package {
+            package: info.name_version(),
+            source: Box::new(source),
+        })?;
         tracing::debug!(package = %info.name_version(), path = %path.display(), "read package");
-        let stored = Arc::new(StoredPackage { package, sha256 });
-        Ok(store(&self.packages, path, stored))
+        Ok(store(
+            &self.packages,
+            key,
+            Arc::new(StoredPackage { package, sha256 }),
+        ))
     }
 }
 
-fn lookup<T>(map: &Shared<T>, path: &Path) -> Option<Arc<T>> {
+fn lookup<T>(map: &Shared<T>, key: &str) -> Option<Arc<T>> {
     map.lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .get(path)
+        .get(key)
         .cloned()
 }
 
-fn store<T>(map: &Shared<T>, path: &Path, value: Arc<T>) -> Arc<T> {
+fn store<T>(map: &Shared<T>, key: String, value: Arc<T>) -> Arc<T> {
     map.lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .entry(path.to_path_buf())
+        .entry(key)
         .or_insert(value)
         .clone()
 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use apk::{Dependency, Keyring, PackageInfo, Universe};
+use apk::{Dependency, PackageInfo, Universe};
 
 use super::error::BuildError;
 use super::lock::Lock;
@@ -30,12 +30,12 @@ pub struct PackageQuery<'a> {
     pub file: &'a Path,
     /// The repositories in priority order.
     pub sources: &'a [RepositorySource],
-    /// Keys that must sign each index.
-    pub keyring: &'a Keyring,
     /// The APK architecture (`x86_64`).
     pub arch: &'a str,
     /// Shared cache of indexes and packages.
     pub store: &'a PackageStore,
+    /// Fetches with the config's keyring.
+    pub fetcher: &'a apk::Fetcher,
 }
 
 impl PackageQuery<'_> {
@@ -43,10 +43,9 @@ impl PackageQuery<'_> {
     pub fn repositories(&self) -> Result<Vec<apk::Repository>, BuildError> {
         let mut repositories = Vec::new();
         for source in self.sources {
-            let path = source.index_path(self.arch);
             let index = self
                 .store
-                .index(&path, self.keyring)
+                .index(self.fetcher, &source.spec, self.arch)
                 .map_err(|source_error| BuildError::Index {
                     file: self.file.to_path_buf(),
                     repository: source.written.clone(),
@@ -141,8 +140,9 @@ impl PackageQuery<'_> {
             let source = self.sources.get(repository).ok_or_else(|| {
                 BuildError::config(self.file, format!("no repository number {repository}"))
             })?;
-            let path = source.package_path(self.arch, &info);
-            let file = self.store.package(&path, &info)?;
+            let file = self
+                .store
+                .package(self.fetcher, &source.spec, self.arch, &info)?;
             selected.push(SelectedPackage {
                 info,
                 repository,

@@ -90,8 +90,8 @@ pub struct Prepared<'a> {
     pub sources: Vec<RepositorySource>,
     /// Repositories written into `/etc/apk/repositories`.
     pub written_repositories: Vec<String>,
-    /// Keys that must sign the indexes.
-    pub keyring: apk::Keyring,
+    /// Fetches indexes and packages, verifying them with the config's keys.
+    pub fetcher: apk::Fetcher,
     /// Key files copied into the image.
     pub key_files: Vec<KeyFile>,
     /// World constraints.
@@ -169,7 +169,7 @@ fn prepare<'a>(
         request,
         sources,
         written_repositories,
-        keyring,
+        fetcher: store.fetcher(&keyring),
         key_files,
         world,
         lock,

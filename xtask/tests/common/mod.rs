@@ -142,6 +142,7 @@ pub fn xtask_in(dir: &Path, args: &[&str], env: &[(&str, &str)], shell_prefix: &
         .arg(env!("CARGO_BIN_EXE_xtask"))
         .args(args)
         .current_dir(dir)
+        .env("XTASK_CACHE_DIR", dir.join(".cache"))
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("GITHUB_ACTIONS");
     for (key, value) in env {
