@@ -19,7 +19,7 @@ fn assert_success(output: &std::process::Output) {
     assert!(output.status.success(), "build failed:\n{}", stderr(output));
 }
 
-/// Every file name under the layout with its bytes, for whole-output comparisons.
+/// Returns every file under the layout with its bytes, for whole-output comparisons.
 fn output_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];

@@ -130,7 +130,7 @@ fn umoci_unpacks_amd64_image() {
     let dir = melange_project(&fixtures);
     build_melange(dir.path(), "out/img", &[]);
     // umoci 0.4 cannot pick a platform from an index, so the amd64 image is also built
-    // alone; reproducibility makes it the same manifest as in the two-arch index.
+    // alone. Reproducibility makes it the same manifest as in the two-arch index.
     build_melange(dir.path(), "out/amd64", &["--arch", "amd64"]);
     let both = common::manifest(&dir.path().join("out/img"), "amd64");
     let alone = common::manifest(&dir.path().join("out/amd64"), "amd64");

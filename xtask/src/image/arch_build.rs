@@ -73,6 +73,30 @@ pub fn build_arch(
     let layer = write_layer_blob(layout, &tree, &spool, epoch, arch)?;
     drop(spool);
     report(Stage::Writing);
+    let manifest = write_manifest(prepared, layout, arch, &layer, user, epoch)?;
+    report(Stage::Done);
+    tracing::info!(image = %label, %arch, manifest = %manifest.digest, "built image");
+    Ok(ArchImage {
+        arch,
+        manifest,
+        layer,
+        packages,
+        distro,
+        epoch,
+    })
+}
+
+/// Writes the image config and the manifest; returns the manifest descriptor with its
+/// platform, as the index lists it.
+fn write_manifest(
+    prepared: &Prepared<'_>,
+    layout: &LayoutWriter,
+    arch: Arch,
+    layer: &LayerBlob,
+    user: Option<String>,
+    epoch: u64,
+) -> Result<Descriptor, BuildError> {
+    let request = prepared.request;
     let created = rfc3339(epoch);
     let inputs = ConfigInputs {
         arch,
@@ -83,29 +107,17 @@ pub fn build_arch(
     };
     let config = image_config(&request.config, &inputs)?;
     let config_descriptor = layout.write_json(MEDIA_TYPE_CONFIG, &config)?;
+    let layer_descriptor = Descriptor::new(MEDIA_TYPE_LAYER_GZIP, layer.digest.clone(), layer.size);
     let manifest = ImageManifest {
         schema_version: 2,
         media_type: MEDIA_TYPE_MANIFEST.to_owned(),
         config: config_descriptor,
-        layers: vec![Descriptor::new(
-            MEDIA_TYPE_LAYER_GZIP,
-            layer.digest.clone(),
-            layer.size,
-        )],
+        layers: vec![layer_descriptor],
         annotations: annotations(&request.config),
     };
-    let mut manifest_descriptor = layout.write_json(MEDIA_TYPE_MANIFEST, &manifest)?;
-    manifest_descriptor.platform = Some(platform(arch));
-    report(Stage::Done);
-    tracing::info!(image = %label, %arch, manifest = %manifest_descriptor.digest, "built image");
-    Ok(ArchImage {
-        arch,
-        manifest: manifest_descriptor,
-        layer,
-        packages,
-        distro,
-        epoch,
-    })
+    let mut descriptor = layout.write_json(MEDIA_TYPE_MANIFEST, &manifest)?;
+    descriptor.platform = Some(platform(arch));
+    Ok(descriptor)
 }
 
 /// Returns the newest package build time, the default build time of an image.

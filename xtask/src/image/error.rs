@@ -1,5 +1,5 @@
 //! Errors of an image build. Each variant names the config file or package it is about
-//! and the offending value, so the message alone says what to fix.
+//! and the offending value, so the message alone is enough to fix the input.
 
 use std::path::PathBuf;
 
@@ -13,7 +13,7 @@ pub enum BuildError {
     Config {
         /// The config file.
         file: PathBuf,
-        /// What is wrong, naming the value.
+        /// Description of the problem, naming the value.
         message: String,
     },
     /// A keyring entry could not be loaded.
@@ -79,7 +79,7 @@ pub enum BuildError {
     Lock {
         /// The lock file.
         file: PathBuf,
-        /// What is wrong.
+        /// Description of the problem.
         message: String,
     },
     /// A file of the image being built is malformed (such as a bad `/etc/passwd` line).
@@ -87,7 +87,7 @@ pub enum BuildError {
     ImageFile {
         /// The path in the image.
         path: String,
-        /// What is wrong.
+        /// Description of the problem.
         message: String,
     },
     /// Reading or writing a file failed.

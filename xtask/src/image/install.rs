@@ -95,6 +95,9 @@ impl Installer<'_> {
     }
 
     /// Puts one entry into the tree; returns whether the database lists it.
+    /// NOTE: paths are taken as written. apk-tools follows a symlinked parent folder
+    /// (`lib` -> `usr/lib`) when extracting, while here `lib/x` stays a separate entry
+    /// under the symlink.
     fn place(&mut self, index: usize, entry: &mut DataEntry<'_>) -> Result<bool, BuildError> {
         let kind = match entry.kind {
             EntryKind::Directory => return self.place_dir(index, entry),

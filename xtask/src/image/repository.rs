@@ -1,7 +1,8 @@
 //! Package sources of a build: repositories and keys named in a config. Indexes and
-//! packages come through the apk crate's [`Fetcher`] (local folders, `file://`, or
-//! `http(s)://` through its content-addressed cache) and are verified there; the
-//! [`PackageStore`] keeps what one run has read, so architectures and images share it.
+//! packages come through the apk crate's [`Fetcher`], which reads local folders and
+//! `file://` URLs directly and `http(s)://` URLs through its content-addressed cache, and
+//! verifies them. The [`PackageStore`] keeps what one run has read, so architectures and
+//! images share it.
 //!
 //! TODO: keyring entries must be local files; the apk crate's fetch layer downloads
 //! indexes and packages but not keys, so `https://` keys are rejected with a hint.
@@ -138,7 +139,7 @@ impl PackageStore {
         arch: &str,
     ) -> Result<Arc<IndexFile>, FetchError> {
         // NOTE: an index is verified once per run, with the keyring of the first build
-        // that reads it; builds trusting different keys for one repository share it.
+        // that reads it. Builds that trust different keys for one repository share it.
         let key = format!("{}\n{arch}", spec.url);
         if let Some(index) = lookup(&self.indexes, &key) {
             return Ok(index);
@@ -166,8 +167,8 @@ impl PackageStore {
         if let Some(package) = lookup(&self.packages, &key) {
             return Ok(package);
         }
-        // The fetcher checked this file; it is read again here because its API returns a
-        // path, and the SBOM needs the digest of the whole file.
+        // The fetcher checked this file but returns only its path, so it is read again
+        // here for the package entries and the SHA-256 of the whole file.
         let bytes = fs_err::read(&path).map_err(BuildError::io(&path))?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let package = Package::from_bytes(&key, bytes).map_err(|source| BuildError::Package {

@@ -24,7 +24,7 @@ pub struct SelectedPackage {
     pub file: Arc<StoredPackage>,
 }
 
-/// Where and how to find the packages of one build.
+/// Sources and architecture of the packages of one build.
 pub struct PackageQuery<'a> {
     /// The config file, named in errors.
     pub file: &'a Path,

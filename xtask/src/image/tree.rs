@@ -11,7 +11,7 @@ use std::path::Path;
 /// Mode of folders created implicitly as parents.
 pub const DEFAULT_DIR_MODE: u32 = 0o755;
 
-/// Where a file's content lives.
+/// Storage of a file's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
     /// Bytes held in memory.
@@ -40,7 +40,7 @@ impl Content {
     }
 }
 
-/// What an entry is.
+/// Type of an entry, with its content or link target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeKind {
     /// A folder.
@@ -213,7 +213,7 @@ pub fn parent_of(path: &str) -> Option<&str> {
     path.rsplit_once('/').map(|(parent, _)| parent)
 }
 
-/// Why a path from a config cannot be used.
+/// Reason a path from a config cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
     /// `..` would leave the image root.

@@ -1,6 +1,6 @@
-//! Building one image variant for all its architectures into an OCI layout: the
-//! architectures build in parallel into a temporary folder next to the output, then the
-//! index, tags, SBOMs and lock file are added and the folder is renamed into place. A
+//! Building one image variant for all its architectures into an OCI layout. The
+//! architectures build in parallel into a temporary folder next to the output. Then the
+//! index, tags, SBOMs and lock file are added, and the folder is renamed into place, so a
 //! failed build leaves nothing under the output folder.
 
 use std::path::{Path, PathBuf};
@@ -67,7 +67,7 @@ impl BuildRequest {
     }
 }
 
-/// What a successful variant build wrote.
+/// Result of a successful variant build.
 #[derive(Debug, Clone)]
 pub struct BuildOutput {
     /// The layout folder.

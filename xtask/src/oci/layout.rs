@@ -151,8 +151,7 @@ impl LayoutWriter {
                 descriptor
             })
             .collect();
-        let mut index = ImageIndex::new(manifests);
-        index.media_type = Some(super::MEDIA_TYPE_INDEX.to_owned());
+        let index = ImageIndex::new(manifests);
         let path = self.dir.join("index.json");
         let bytes = to_json(&index, &path)?;
         let mut file = fs_err::File::create(&path).map_err(io_error(&path))?;
