@@ -28,7 +28,7 @@ pub enum DependencyError {
         /// The dependency as written.
         text: String,
     },
-    /// The comparison operator is not one apk knows.
+    /// The comparison operator is not one of the apk operators.
     #[error(
         "invalid dependency `{text}`: unknown operator `{operator}`\n\
          hint: use one of =, <, <=, >, >=, ~ or ><"

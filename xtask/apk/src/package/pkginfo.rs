@@ -99,13 +99,16 @@ const SINGLE_KEYS: &[&str] = &[
 ];
 
 impl PkgInfo {
-    /// Parses `.PKGINFO` bytes. Blank lines and `#` comments are skipped.
+    /// Parses `.PKGINFO` bytes. Blank lines and `#` comments (after optional leading
+    /// whitespace) are skipped.
     pub fn parse(bytes: &[u8]) -> Result<Self, PkgInfoError> {
         let text = std::str::from_utf8(bytes).map_err(|_| PkgInfoError::Utf8)?;
         let mut pairs = Vec::new();
-        for (index, line) in text.lines().enumerate() {
+        // Split on `\n` only: `str::lines` also drops one `\r` before it, so a value
+        // ending in `\r` would lose a byte on every parse and write.
+        for (index, line) in text.split('\n').enumerate() {
             let line_number = index + 1;
-            if line.trim().is_empty() || line.starts_with('#') {
+            if line.trim().is_empty() || line.trim_start().starts_with('#') {
                 continue;
             }
             let (key, value) = line

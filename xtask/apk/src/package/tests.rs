@@ -187,6 +187,26 @@ fn pkginfo_round_trips() {
     assert_eq!(reparsed, parsed);
 }
 
+/// Asserts that writing and parsing `.PKGINFO` gives back the same content.
+fn assert_pkginfo_round_trips(bytes: &[u8]) {
+    let parsed = PkgInfo::parse(bytes).expect("valid .PKGINFO");
+    let reparsed = PkgInfo::parse(parsed.to_text().as_bytes()).expect("reparse");
+    assert_eq!(reparsed, parsed);
+}
+
+#[test]
+fn pkginfo_carriage_returns_round_trip() {
+    assert_pkginfo_round_trips(b"pkgname = a\npkgver = 1\nx = y\r\r\n");
+    // Found by the `pkginfo` fuzz target.
+    assert_pkginfo_round_trips(include_bytes!("fuzz-regressions/pkginfo-carriage-returns"));
+}
+
+#[test]
+fn pkginfo_indented_comment_is_skipped() {
+    let parsed = PkgInfo::parse(b"pkgname = a\npkgver = 1\n  # note = x\n").expect("valid");
+    assert!(parsed.unknown.is_empty(), "{:?}", parsed.unknown);
+}
+
 #[test]
 fn pkginfo_errors() {
     let cases = [
