@@ -94,6 +94,30 @@ fn catalog_build_selects_images_and_archs() {
 }
 
 #[test]
+fn catalog_build_from_lock_matches() {
+    let dir = catalog();
+    let output = xtask_in(dir.path(), &["build", "app"], &[], "");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let layout = dir.path().join("out/images/app/latest");
+    let first = LayoutReader::open(&layout).expect("layout");
+    let first = first.resolve_tag("latest").expect("tag").digest;
+    std::fs::copy(layout.join("lock.json"), dir.path().join("app.lock.json")).expect("copy lock");
+    write_repository(dir.path(), &[("app", "1.2.4-r0")]);
+    let args = ["build", "app", "--lock", "app.lock.json"];
+    let locked = xtask_in(dir.path(), &args, &[], "");
+    assert!(locked.status.success(), "{}", stderr(&locked));
+    let second = LayoutReader::open(&layout).expect("layout");
+    assert_eq!(second.resolve_tag("latest").expect("tag").digest, first);
+    let all = xtask_in(dir.path(), &["build", "--lock", "app.lock.json"], &[], "");
+    assert!(!all.status.success());
+    assert!(
+        stderr(&all).contains("2 variants are selected"),
+        "{}",
+        stderr(&all)
+    );
+}
+
+#[test]
 fn catalog_build_rejects_unknown_image() {
     let dir = catalog();
     let output = xtask_in(dir.path(), &["build", "nginx"], &[], "");

@@ -40,8 +40,9 @@ pub struct Args {
     #[arg(long = "tag", value_name = "TAG", requires = "config")]
     pub tags: Vec<String>,
 
-    /// Install exactly the packages of this lock file instead of resolving (`--config` only).
-    #[arg(long, value_name = "FILE", requires = "config")]
+    /// Install exactly the packages of this lock file (a `lock.json` that a build wrote)
+    /// instead of resolving; with catalog images, the selection must be one variant.
+    #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
 
     /// Use only local repositories and the package cache; fail listing what is missing.
@@ -276,6 +277,16 @@ fn catalog_requests(
                 epoch,
             ));
         }
+    }
+    if let Some(lock) = &args.lock {
+        let [request] = requests.as_mut_slice() else {
+            bail!(
+                "--lock `{}` applies to one variant, but {} variants are selected; name one image with one variant",
+                lock.display(),
+                requests.len()
+            );
+        };
+        request.lock = Some(lock.clone());
     }
     Ok(requests)
 }
