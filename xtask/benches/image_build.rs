@@ -64,6 +64,7 @@ fn main() {
     let same = std::fs::read(dir.join("out/j1/index.json")).ok()
         == std::fs::read(dir.join("out/j2/index.json")).ok();
     let baseline = baseline(dir);
+    let gzip_size = gzip_size(&dir.join("tree"));
     let peak = peak_memory(dir);
     let layer = layer_size(&dir.join("out/j1"));
 
@@ -101,8 +102,9 @@ fn main() {
     );
     println!();
     println!(
-        "layer: {:.1} MiB compressed; 1- and 2-thread outputs identical: {same}",
-        mib(layer)
+        "layer: {:.2} MiB compressed (`tar -c | gzip -6` of the same tree: {:.2} MiB); 1- and 2-thread outputs identical: {same}",
+        mib(layer),
+        mib(gzip_size)
     );
     println!(
         "peak RSS of one build (-j 1): {:.1} MiB",
@@ -279,6 +281,20 @@ fn baseline(dir: &Path) -> Duration {
         assert!(status.success());
         start.elapsed()
     })
+}
+
+/// Returns the size of `tar -c | gzip -6` of `tree`, to compare with the layer size.
+fn gzip_size(tree: &Path) -> u64 {
+    let script = format!("tar -c -C {} . | gzip -6 | wc -c", tree.display());
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("run tar | gzip | wc");
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
 }
 
 fn largest_blob(layout: &Path) -> PathBuf {

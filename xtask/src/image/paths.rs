@@ -1,6 +1,6 @@
-//! `paths` entries of a config, applied in order after accounts as apko applies them:
+//! `paths` entries of a config, applied in order after accounts, as apko applies them.
 //! `directory`, `empty-file`, `hardlink` and `symlink` create an entry (with missing
-//! parents, 0755) and then get the entry's permissions and owner; `permissions` changes
+//! parents, 0755) and then set the entry's permissions and owner. `permissions` changes
 //! an existing entry, and with `recursive` everything under it.
 
 use std::path::Path;
@@ -110,6 +110,10 @@ fn insert_with_parents(tree: &mut Tree, path: &str, node: Node) -> Result<(), St
     Ok(())
 }
 
+/// Sets the mode (except on symlinks) and the owner of `path`, or of everything under
+/// it when `recursive`.
+/// NOTE: apko leaves the owner alone when an entry sets neither `uid` nor `gid`. The
+/// catalog model reads a missing id as 0, so such entries make the owner root here.
 fn set_permissions(
     tree: &mut Tree,
     path: &str,
