@@ -4,5 +4,7 @@
 pub mod catalog;
 pub mod changes;
 pub mod cli;
+pub mod image;
+pub mod oci;
 pub mod readme;
 pub mod release;

@@ -28,6 +28,7 @@ pub enum Format {
 }
 
 pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    super::require_catalog(context)?;
     let diagnostics = catalog::lint(&context.root);
     let format = args.format.unwrap_or(if context.github_actions {
         Format::Github

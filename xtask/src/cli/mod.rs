@@ -1,11 +1,13 @@
 //! Command-line front end: parses arguments, sets up logging and dispatches to one
 //! module per command. Only this module prints to stdout or draws progress bars.
 
+mod build;
 mod changed;
 mod lint;
 mod list;
 mod logging;
 mod output;
+mod progress;
 mod readme;
 
 use std::io::IsTerminal;
@@ -37,6 +39,8 @@ pub struct Cli {
 /// The commands of `cargo xtask`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build images into OCI layouts under `out/images/`, or one apko config with `--config`.
+    Build(build::Args),
     /// Check every catalog file and report all problems at once.
     Lint(lint::Args),
     /// Print the catalog: images, variants, tags and architectures.
@@ -76,6 +80,7 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let context = context(cli.directory)?;
     match cli.command {
+        Command::Build(args) => build::run(&context, args),
         Command::Lint(args) => lint::run(&context, args),
         Command::List(args) => list::run(&context, args),
         Command::Readme(args) => readme::run(&context, args),
@@ -96,13 +101,6 @@ fn context(directory: Option<PathBuf>) -> anyhow::Result<Context> {
             root.display()
         );
     }
-    if !root.join(crate::catalog::CATALOG_FILE).exists() {
-        bail!(
-            "`{}` has no `{}`, so it is not a catalog root\nhint: run the command in the catalog root, or name the root with `-C DIR`",
-            root.display(),
-            crate::catalog::CATALOG_FILE
-        );
-    }
     Ok(Context {
         root,
         interactive: std::io::stderr().is_terminal(),
@@ -113,6 +111,7 @@ fn context(directory: Option<PathBuf>) -> anyhow::Result<Context> {
 /// Loads the catalog for commands that need a valid one. Problems are printed to
 /// stderr first, so the user sees all of them, not only a count.
 pub fn load_catalog(context: &Context) -> anyhow::Result<Catalog> {
+    require_catalog(context)?;
     match Catalog::load(&context.root) {
         Ok(catalog) => Ok(catalog),
         Err(diagnostics) => {
@@ -126,4 +125,17 @@ pub fn load_catalog(context: &Context) -> anyhow::Result<Catalog> {
             )
         }
     }
+}
+
+/// Fails unless the root holds `catalog.yaml`, so that a command started in the wrong
+/// folder says so instead of reporting every file as missing.
+pub fn require_catalog(context: &Context) -> anyhow::Result<()> {
+    if !context.root.join(crate::catalog::CATALOG_FILE).exists() {
+        bail!(
+            "`{}` has no `{}`, so it is not a catalog root\nhint: run the command in the catalog root, or name the root with `-C DIR`",
+            context.root.display(),
+            crate::catalog::CATALOG_FILE
+        );
+    }
+    Ok(())
 }
