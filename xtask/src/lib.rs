@@ -3,3 +3,6 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod publish;
+pub mod registry;
+pub mod sign;

@@ -1,9 +1,13 @@
 //! Command-line front end: parses arguments, sets up logging and dispatches to one
 //! module per command. Only this module prints to stdout or draws progress bars.
 
+mod keygen;
 mod lint;
 mod list;
 mod logging;
+mod publish;
+mod registry_args;
+mod verify;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -37,6 +41,12 @@ pub enum Command {
     Lint(lint::Args),
     /// Print the catalog: images, variants, tags and architectures.
     List(list::Args),
+    /// Push built images to their registry, sign and attest them.
+    Publish(publish::Args),
+    /// Check an image's cosign signature with a public key.
+    Verify(verify::Args),
+    /// Generate signing keys (`--cosign`: a cosign key pair).
+    Keygen(keygen::Args),
 }
 
 /// Settings every command receives.
@@ -69,6 +79,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Lint(args) => lint::run(&context, args),
         Command::List(args) => list::run(&context, args),
+        Command::Publish(args) => publish::run(&context, args),
+        Command::Verify(args) => verify::run(&context, args),
+        Command::Keygen(args) => keygen::run(&context, args),
     }
 }
 
