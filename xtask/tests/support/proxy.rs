@@ -73,39 +73,36 @@ impl Drop for FaultProxy {
 fn handle(stream: TcpStream, upstream: u16, period: u64, max_faults: u64, stats: &ProxyStats) {
     let mut client = stream.try_clone().expect("clone stream");
     let mut reader = BufReader::new(stream);
-    // Keep-alive connections carry several requests; each is handled on its own.
-    while let Some(request) = read_request(&mut reader) {
-        let number = stats.requests.fetch_add(1, Ordering::SeqCst) + 1;
-        let inject =
-            period > 0 && number % period == 0 && stats.faults.load(Ordering::SeqCst) < max_faults;
-        if inject {
-            let fault = stats.faults.fetch_add(1, Ordering::SeqCst) % 3;
-            match fault {
-                0 => reply(&mut client, "500 Internal Server Error", ""),
-                1 => reply(&mut client, "429 Too Many Requests", "Retry-After: 1\r\n"),
-                _ => {}
-            }
-            return;
-        }
-        if request.path.contains("/blobs/uploads/")
-            && (request.method == "PUT" || request.method == "PATCH")
-        {
-            stats
-                .blob_upload_bytes
-                .fetch_add(request.body.len() as u64, Ordering::SeqCst);
-        }
-        stats.bytes_forwarded.fetch_add(
-            (request.head.len() + request.body.len()) as u64,
-            Ordering::SeqCst,
-        );
-        let Some(response) = forward(&request, upstream) else {
-            return;
-        };
-        if client.write_all(&response).is_err() {
-            return;
-        }
-        // The upstream reply was read to EOF, so the client must not reuse this connection.
+    // One request per connection: the upstream reply is read to EOF and the client is
+    // told `Connection: close`, so keep-alive never carries a second request here.
+    let Some(request) = read_request(&mut reader) else {
         return;
+    };
+    let number = stats.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    let inject = period > 0
+        && number.is_multiple_of(period)
+        && stats.faults.load(Ordering::SeqCst) < max_faults;
+    if inject {
+        match stats.faults.fetch_add(1, Ordering::SeqCst) % 3 {
+            0 => reply(&mut client, "500 Internal Server Error", ""),
+            1 => reply(&mut client, "429 Too Many Requests", "Retry-After: 1\r\n"),
+            _ => {}
+        }
+        return;
+    }
+    let is_upload = request.path.contains("/blobs/uploads/")
+        && (request.method == "PUT" || request.method == "PATCH");
+    if is_upload {
+        stats
+            .blob_upload_bytes
+            .fetch_add(request.body.len() as u64, Ordering::SeqCst);
+    }
+    stats.bytes_forwarded.fetch_add(
+        (request.head.len() + request.body.len()) as u64,
+        Ordering::SeqCst,
+    );
+    if let Some(response) = forward(&request, upstream) {
+        let _ = client.write_all(&response);
     }
 }
 
