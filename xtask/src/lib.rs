@@ -2,7 +2,10 @@
 //! can drive each step without going through the command line.
 
 pub mod catalog;
+pub mod changes;
 pub mod cli;
 pub mod publish;
+pub mod readme;
 pub mod registry;
+pub mod release;
 pub mod sign;

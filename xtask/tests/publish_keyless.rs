@@ -167,6 +167,9 @@ fn keyless_catalog(registry: &str) -> tempfile::TempDir {
         "contents:\n  repositories: [https://packages.wolfi.dev/os]\n  keyring: [https://packages.wolfi.dev/os/wolfi-signing.rsa.pub]\n  packages: [ca-certificates-bundle]\naccounts:\n  groups:\n    - groupname: nonroot\n      gid: 65532\n  users:\n    - username: nonroot\n      uid: 65532\n      gid: 65532\n  run-as: nonroot\n",
     );
     write(dir.path(), "images/static/tests/run.sh", "#!/bin/sh\n");
+    let script = dir.path().join("images/static/tests/run.sh");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
     dir
 }
 

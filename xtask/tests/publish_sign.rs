@@ -56,6 +56,9 @@ fn catalog(registry: &str) -> tempfile::TempDir {
         APKO_CONFIG,
     );
     write(dir.path(), "images/busybox/tests/run.sh", "#!/bin/sh\n");
+    let script = dir.path().join("images/busybox/tests/run.sh");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
     dir
 }
 

@@ -105,19 +105,33 @@ impl Diagnostic {
 /// Formats as `path:line:col: error: message`, with an indented `hint:` line.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path.display())?;
+        write!(f, "{}", escape_controls(&self.path.to_string_lossy()))?;
         if self.position.line > 0 {
             write!(f, ":{}", self.position.line)?;
             if self.position.column > 0 {
                 write!(f, ":{}", self.position.column)?;
             }
         }
-        write!(f, ": {}: {}", self.severity, self.message)?;
+        write!(f, ": {}: {}", self.severity, escape_controls(&self.message))?;
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", escape_controls(hint))?;
         }
         Ok(())
     }
+}
+
+// Control characters from file contents or names (a tag holding a newline) are shown
+// escaped, so they cannot forge extra lines of output.
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 // Escaping rules of GitHub workflow commands: data escapes %, CR and LF; property values

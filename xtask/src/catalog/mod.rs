@@ -6,6 +6,7 @@
 pub mod apko;
 pub mod arch;
 pub mod diagnostic;
+pub mod files;
 pub mod image_file;
 mod load;
 mod model;

@@ -157,7 +157,13 @@ impl Recipe {
                 .map(|p| strip_version(&p.value)),
         );
         for subpackage in &self.file.subpackages {
-            names.push(subpackage.name.value.clone());
+            // melange expands `${{package.name}}` in subpackage names (`${{package.name}}-dev`).
+            names.push(
+                subpackage
+                    .name
+                    .value
+                    .replace("${{package.name}}", &self.name),
+            );
             names.extend(
                 subpackage
                     .dependencies

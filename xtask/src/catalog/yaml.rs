@@ -1,5 +1,5 @@
 //! Strict YAML reading for catalog files: unknown keys, duplicate keys and wrong types
-//! become diagnostics with the file, line and column, never panics.
+//! become diagnostics with the file, line and column instead of panics.
 
 use std::path::Path;
 
@@ -24,7 +24,23 @@ pub fn read<T: DeserializeOwned>(path: &Path, display: &Path) -> Result<T, Diagn
             ),
         ));
     }
-    let text = std::fs::read_to_string(path).map_err(|error| io_diagnostic(display, &error))?;
+    let bytes = std::fs::read(path).map_err(|error| io_diagnostic(display, &error))?;
+    let text = String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|byte| **byte == b'\n').count() as u64 + 1;
+        let column = valid
+            .iter()
+            .rev()
+            .take_while(|byte| **byte != b'\n')
+            .count() as u64
+            + 1;
+        Diagnostic::error(
+            display,
+            Position::new(line, column),
+            "invalid UTF-8 byte sequence",
+        )
+        .with_hint("save the file as UTF-8")
+    })?;
     parse(&text, display)
 }
 
@@ -34,13 +50,13 @@ pub fn parse<T: DeserializeOwned>(text: &str, display: &Path) -> Result<T, Diagn
         return Err(Diagnostic::error(display, Position::FILE, "file is empty")
             .with_hint("a catalog YAML file must hold a mapping"));
     }
-    if let Some(position) = find_tab_indent(text) {
-        return Err(
-            Diagnostic::error(display, position, "tab character in indentation")
-                .with_hint("YAML indents with spaces only; replace the tab with spaces"),
-        );
-    }
     serde_saphyr::from_str_with_options(text, options()).map_err(|error| {
+        // A tab in indentation makes the parser fail somewhere after it, so the tab is
+        // looked for only once parsing failed, and reported where it is.
+        if let Some(position) = find_tab_indent(text) {
+            return Diagnostic::error(display, position, "tab character in indentation")
+                .with_hint("YAML indents with spaces only; replace the tab with spaces");
+        }
         let position = error
             .location()
             .map(Position::from)
@@ -88,14 +104,16 @@ fn find_tab_indent(text: &str) -> Option<Position> {
     None
 }
 
-// serde-saphyr appends " at line L, column C" to its messages and phrases some of them
-// for library users; the position is printed separately, so it is cut, and the library
-// advice is replaced with advice for someone editing the file.
+// serde-saphyr appends " at line L, column C" to its messages. The position is printed
+// separately, so that suffix is cut. Advice meant for library users is replaced with
+// advice for someone editing the file.
 fn describe(raw: &str) -> (String, Option<String>) {
-    let message = match raw.rfind(" at line ") {
-        Some(index) => raw[..index].to_string(),
-        None => raw.to_string(),
-    };
+    let end = [" at line ", " (defined at line ", " (used at line "]
+        .iter()
+        .filter_map(|marker| raw.find(marker))
+        .min()
+        .unwrap_or(raw.len());
+    let message = raw[..end].trim_end_matches([',', ' ']).to_string();
     if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
         let key = rest
             .split(", set DuplicateKeyPolicy")
@@ -111,6 +129,58 @@ fn describe(raw: &str) -> (String, Option<String>) {
             message,
             Some("check the spelling; unknown keys are rejected".to_string()),
         );
+    }
+    let translated = [
+        (
+            "multiple YAML documents",
+            "file contains more than one YAML document",
+            "remove the `---` line and the document after it",
+        ),
+        (
+            "budget breached",
+            "file is too large or too deeply aliased for a catalog file",
+            "write the values out without anchors and aliases",
+        ),
+        (
+            "cannot deserialize null",
+            "value is missing",
+            "write a value after the colon, or remove the key",
+        ),
+        (
+            "span-aware newtype",
+            "value has the wrong type",
+            "write a plain string, number or list as the key expects",
+        ),
+        (
+            "non-finite float",
+            "`.inf` and `.nan` are not allowed here",
+            "quote the value if it is text",
+        ),
+        (
+            "invalid u32",
+            "expected a whole number from 0 to 4294967295",
+            "write a number without quotes or sign",
+        ),
+        (
+            "invalid u64",
+            "expected a non-negative whole number",
+            "write a number without quotes or sign",
+        ),
+        (
+            "expected sequence start",
+            "expected a list",
+            "write the items as `- item` lines or `[a, b]`",
+        ),
+        (
+            "expected mapping start",
+            "expected a mapping of keys to values",
+            "write `key: value` lines",
+        ),
+    ];
+    for (pattern, text, hint) in translated {
+        if message.contains(pattern) {
+            return (text.to_string(), Some(hint.to_string()));
+        }
     }
     (message, None)
 }
@@ -139,7 +209,11 @@ mod tests {
     fn yaml_wrong_type_has_position() {
         let diagnostic = parse_error("name: x\ncount: many\n");
         assert_eq!(diagnostic.position, Position::new(2, 8));
-        assert!(diagnostic.message.contains("u32"), "{}", diagnostic.message);
+        assert!(
+            diagnostic.message.contains("whole number"),
+            "{}",
+            diagnostic.message
+        );
         assert!(
             !diagnostic.message.contains(" at line "),
             "{}",
@@ -187,6 +261,28 @@ mod tests {
             let result = parse::<Sample>(text, Path::new("f.yaml"));
             assert!(result.is_err(), "{text:?} parsed");
         }
+    }
+
+    #[test]
+    fn yaml_tab_in_block_scalar_is_text() {
+        let parsed = parse::<Sample>("name: |\n  a\n  \tb\n", Path::new("f.yaml"));
+        assert!(parsed.is_ok(), "{parsed:?}");
+    }
+
+    #[test]
+    fn yaml_library_wording_is_replaced() {
+        let diagnostic = parse_error("name: x\n---\nname: y\n");
+        assert_eq!(
+            diagnostic.message,
+            "file contains more than one YAML document"
+        );
+        let diagnostic = parse_error("name: x\ncount: -1\n");
+        assert!(
+            diagnostic.message.starts_with("expected a whole number"),
+            "{}",
+            diagnostic.message
+        );
+        assert!(diagnostic.hint.is_some());
     }
 
     #[test]

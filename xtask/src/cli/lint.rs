@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 
 use super::Context;
+use super::output::print_line;
 use crate::catalog;
 
 #[derive(Debug, clap::Args)]
@@ -35,8 +36,8 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     });
     for diagnostic in diagnostics.sorted() {
         match format {
-            Format::Text => println!("{diagnostic}"),
-            Format::Github => println!("{}", diagnostic.to_github_annotation()),
+            Format::Text => print_line(&diagnostic.to_string())?,
+            Format::Github => print_line(&diagnostic.to_github_annotation())?,
         }
     }
     let errors = diagnostics.error_count();

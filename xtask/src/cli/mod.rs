@@ -1,11 +1,14 @@
 //! Command-line front end: parses arguments, sets up logging and dispatches to one
 //! module per command. Only this module prints to stdout or draws progress bars.
 
+mod changed;
 mod keygen;
 mod lint;
 mod list;
 mod logging;
+mod output;
 mod publish;
+mod readme;
 mod registry_args;
 mod verify;
 
@@ -35,6 +38,7 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The commands of `cargo xtask`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check every catalog file and report all problems at once.
@@ -47,6 +51,11 @@ pub enum Command {
     Verify(verify::Args),
     /// Generate signing keys (`--cosign`: a cosign key pair).
     Keygen(keygen::Args),
+    /// Regenerate the release-status table in README.md and the image README
+    /// headers, or check them with `--check`.
+    Readme(readme::Args),
+    /// Print the images that the commits between two revisions affect.
+    Changed(changed::Args),
 }
 
 /// Settings every command receives.
@@ -82,6 +91,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Publish(args) => publish::run(&context, args),
         Command::Verify(args) => verify::run(&context, args),
         Command::Keygen(args) => keygen::run(&context, args),
+        Command::Readme(args) => readme::run(&context, args),
+        Command::Changed(args) => changed::run(&context, &args),
     }
 }
 
@@ -92,6 +103,19 @@ fn context(directory: Option<PathBuf>) -> anyhow::Result<Context> {
         Some(dir) => current.join(dir),
         None => current,
     };
+    if !root.is_dir() {
+        bail!(
+            "catalog root `{}` is not a folder\nhint: name an existing folder with `-C DIR`",
+            root.display()
+        );
+    }
+    if !root.join(crate::catalog::CATALOG_FILE).exists() {
+        bail!(
+            "`{}` has no `{}`, so it is not a catalog root\nhint: run the command in the catalog root, or name the root with `-C DIR`",
+            root.display(),
+            crate::catalog::CATALOG_FILE
+        );
+    }
     Ok(Context {
         root,
         interactive: std::io::stderr().is_terminal(),

@@ -1,7 +1,7 @@
 //! Consistency of `accounts`: unique names and ids, groups that exist, and a `run-as`
 //! that names a declared user.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::catalog::apko::{Accounts, IdOrName};
@@ -10,7 +10,14 @@ use crate::catalog::diagnostic::{Diagnostic, Diagnostics};
 /// Users every apko image has without declaring them (`root`, uid 0).
 const BUILTIN_USERS: [(&str, u32); 1] = [("root", 0)];
 
-pub fn check_accounts(accounts: &Accounts, path: &Path, diagnostics: &mut Diagnostics) {
+/// Checks the `accounts` block of one file. Names and ids it refers to may be declared in
+/// `merged`, the accounts of the whole include chain.
+pub fn check_accounts(
+    accounts: &Accounts,
+    merged: &Accounts,
+    path: &Path,
+    diagnostics: &mut Diagnostics,
+) {
     let mut group_ids: BTreeMap<u32, &str> = BTreeMap::new();
     let mut group_names: BTreeMap<&str, u32> = BTreeMap::new();
     for group in &accounts.groups {
@@ -33,6 +40,7 @@ pub fn check_accounts(accounts: &Accounts, path: &Path, diagnostics: &mut Diagno
             ));
         }
     }
+    let merged_gids: BTreeSet<u32> = merged.groups.iter().map(|group| group.gid.value).collect();
     let mut user_ids: BTreeMap<u32, &str> = BTreeMap::new();
     let mut user_names: BTreeMap<&str, u32> = BTreeMap::new();
     for user in &accounts.users {
@@ -56,7 +64,7 @@ pub fn check_accounts(accounts: &Accounts, path: &Path, diagnostics: &mut Diagno
         }
         if let Some(gid) = &user.gid
             && gid.value != 0
-            && !group_ids.contains_key(&gid.value)
+            && !merged_gids.contains(&gid.value)
         {
             diagnostics.push(
                 Diagnostic::error(
@@ -74,9 +82,19 @@ pub fn check_accounts(accounts: &Accounts, path: &Path, diagnostics: &mut Diagno
             );
         }
     }
+    let merged_users: BTreeMap<&str, u32> = merged
+        .users
+        .iter()
+        .map(|user| (user.username.value.as_str(), user.uid.value))
+        .collect();
+    let merged_uids: BTreeMap<u32, &str> = merged
+        .users
+        .iter()
+        .map(|user| (user.uid.value, user.username.value.as_str()))
+        .collect();
     for group in &accounts.groups {
         for member in &group.members {
-            if !user_names.contains_key(member.value.as_str()) && member.value != "root" {
+            if !merged_users.contains_key(member.value.as_str()) && member.value != "root" {
                 diagnostics.push(Diagnostic::error(
                     path,
                     member.referenced.into(),
@@ -90,11 +108,11 @@ pub fn check_accounts(accounts: &Accounts, path: &Path, diagnostics: &mut Diagno
     }
     if let Some(run_as) = &accounts.run_as {
         let known = match &run_as.value {
-            IdOrName::Id(uid) => is_known_uid(*uid, &user_ids),
+            IdOrName::Id(uid) => is_known_uid(*uid, &merged_uids),
             IdOrName::Name(name) => match name.parse::<u32>() {
-                Ok(uid) => is_known_uid(uid, &user_ids),
+                Ok(uid) => is_known_uid(uid, &merged_uids),
                 Err(_) => {
-                    user_names.contains_key(name.as_str())
+                    merged_users.contains_key(name.as_str())
                         || BUILTIN_USERS.iter().any(|(n, _)| n == name)
                 }
             },

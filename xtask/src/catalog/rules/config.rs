@@ -3,8 +3,10 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path};
 
-use crate::catalog::apko::{ImageConfig, PATH_KINDS, package_tag};
+use crate::catalog::apko::{ImageConfig, PATH_KINDS, package_name, package_tag};
 use crate::catalog::diagnostic::{Diagnostic, Diagnostics, Position};
+use crate::catalog::files;
+use crate::catalog::load::ConfigFile;
 use crate::catalog::model::{Image, Recipe};
 
 use super::accounts::check_accounts;
@@ -12,17 +14,47 @@ use super::accounts::check_accounts;
 /// Highest mode value `paths` may set: permission bits plus setuid, setgid and sticky.
 const MAX_MODE: u32 = 0o7777;
 
-/// Checks a merged config; `path` is the variant's own config file.
-pub fn check_config(config: &ImageConfig, path: &Path, root: &Path, diagnostics: &mut Diagnostics) {
-    check_repositories(config, path, root, diagnostics);
-    check_entrypoint(config, path, diagnostics);
-    check_paths(config, path, diagnostics);
-    if let Some(accounts) = &config.accounts {
-        check_accounts(accounts, path, diagnostics);
+/// Checks each file of a variant's config chain. Problems are reported in the file that
+/// contains them; references (users, groups, repository tags) resolve against `merged`,
+/// since an included file may declare what another one uses.
+pub fn check_config_chain(
+    chain: &[ConfigFile],
+    merged: &ImageConfig,
+    root: &Path,
+    diagnostics: &mut Diagnostics,
+) {
+    let merged_tags = repository_tags(merged);
+    for file in chain {
+        let (config, path) = (&file.config, file.path.as_path());
+        check_repositories(config, &merged_tags, path, root, diagnostics);
+        check_entrypoint(config, path, diagnostics);
+        check_paths(config, path, diagnostics);
+        if let Some(accounts) = &config.accounts {
+            check_accounts(
+                accounts,
+                merged.accounts.as_ref().unwrap_or(accounts),
+                path,
+                diagnostics,
+            );
+        }
+        if !config.archs.is_empty() {
+            super::parse_archs(&config.archs, path, diagnostics);
+        }
+        check_work_dir(config, path, diagnostics);
     }
-    if !config.archs.is_empty() {
-        super::parse_archs(&config.archs, path, diagnostics);
+    if merged.contents.packages.is_empty() {
+        let path = chain
+            .first()
+            .map_or(Path::new(""), |file| file.path.as_path());
+        diagnostics.push(Diagnostic::warning(
+            path,
+            Position::FILE,
+            "config installs no packages",
+        ));
     }
+}
+
+fn check_work_dir(config: &ImageConfig, path: &Path, diagnostics: &mut Diagnostics) {
     if let Some(work_dir) = &config.work_dir
         && !work_dir.value.starts_with('/')
     {
@@ -37,6 +69,19 @@ pub fn check_config(config: &ImageConfig, path: &Path, root: &Path, diagnostics:
     }
 }
 
+/// Tags declared by every repository list of a config.
+fn repository_tags(config: &ImageConfig) -> BTreeSet<String> {
+    let contents = &config.contents;
+    let all = contents
+        .repositories
+        .iter()
+        .chain(&contents.build_repositories)
+        .chain(&contents.runtime_repositories);
+    all.filter_map(|repository| repository_tag(&repository.value))
+        .map(str::to_string)
+        .collect()
+}
+
 /// Returns the tag of a repository entry written `@tag location`, or `None` for an
 /// untagged entry.
 pub fn repository_tag(entry: &str) -> Option<&str> {
@@ -46,6 +91,7 @@ pub fn repository_tag(entry: &str) -> Option<&str> {
 
 fn check_repositories(
     config: &ImageConfig,
+    merged_tags: &BTreeSet<String>,
     path: &Path,
     root: &Path,
     diagnostics: &mut Diagnostics,
@@ -56,43 +102,44 @@ fn check_repositories(
         .iter()
         .chain(&contents.build_repositories)
         .chain(&contents.runtime_repositories);
-    let mut tags = BTreeSet::new();
     for repository in all {
         let entry = repository.value.trim();
         let location = match repository_tag(entry) {
-            Some(tag) => {
-                tags.insert(tag.to_string());
-                entry.split_whitespace().nth(1)
-            }
-            None if entry.starts_with('@') => None,
+            Some(_) => entry.split_whitespace().nth(1),
+            None if entry.starts_with('@') || entry.is_empty() => None,
             None => Some(entry),
         };
-        match location {
-            None => diagnostics.push(
-                Diagnostic::error(
-                    path,
-                    repository.referenced.into(),
-                    format!("tagged repository `{entry}` has no location"),
-                )
-                .with_hint("write `@tag https://host/path` or `@tag ./folder`"),
-            ),
-            Some(location)
-                if is_local(location)
-                    && !root.join(location).exists()
-                    && !location.starts_with("out/") =>
-            {
-                diagnostics.push(Diagnostic::warning(
-                    path,
-                    repository.referenced.into(),
-                    format!("repository folder `{location}` does not exist"),
-                ));
-            }
-            Some(_) => {}
+        let Some(location) = location else {
+            diagnostics.push(
+                Diagnostic::error(path, repository.referenced.into(), format!("repository entry `{entry}` has no location"))
+                    .with_hint("write a URL or a folder, optionally tagged: `@tag https://host/path` or `@tag ./folder`"),
+            );
+            continue;
+        };
+        let folder = files::normalize(Path::new(location));
+        let is_output = folder
+            .as_ref()
+            .is_some_and(|folder| folder.starts_with("out"));
+        if is_local(location) && !is_output && !root.join(location).exists() {
+            diagnostics.push(Diagnostic::warning(
+                path,
+                repository.referenced.into(),
+                format!("repository folder `{location}` does not exist"),
+            ));
         }
     }
     for constraint in &contents.packages {
+        let Some(name) = package_name(&constraint.value) else {
+            continue;
+        };
+        if name.is_empty() {
+            diagnostics.push(
+                Diagnostic::error(path, constraint.referenced.into(), format!("package entry `{}` has no name", constraint.value))
+                    .with_hint("write a package name, optionally with a version: `name`, `name=1.2-r0`, `name>=1.2`"),
+            );
+        }
         if let Some(tag) = package_tag(&constraint.value)
-            && !tags.contains(tag)
+            && !merged_tags.contains(tag)
         {
             diagnostics.push(
                 Diagnostic::error(
@@ -108,13 +155,6 @@ fn check_repositories(
                 )),
             );
         }
-    }
-    if contents.packages.is_empty() {
-        diagnostics.push(Diagnostic::warning(
-            path,
-            Position::FILE,
-            "config installs no packages",
-        ));
     }
 }
 
@@ -246,6 +286,7 @@ pub fn check_local_packages(images: &[Image], recipes: &[Recipe], diagnostics: &
             let local_tags: BTreeSet<&str> = contents
                 .repositories
                 .iter()
+                .chain(&contents.build_repositories)
                 .filter_map(|repo| {
                     let tag = repository_tag(&repo.value)?;
                     let location = repo.value.split_whitespace().nth(1)?;
@@ -254,7 +295,7 @@ pub fn check_local_packages(images: &[Image], recipes: &[Recipe], diagnostics: &
                 .collect();
             for constraint in &contents.packages {
                 let tag = package_tag(&constraint.value);
-                let Some(name) = crate::catalog::apko::package_name(&constraint.value) else {
+                let Some(name) = package_name(&constraint.value) else {
                     continue;
                 };
                 if tag.is_some_and(|tag| local_tags.contains(tag)) && !provided.contains(name) {
@@ -262,7 +303,11 @@ pub fn check_local_packages(images: &[Image], recipes: &[Recipe], diagnostics: &
                         Diagnostic::error(&variant.config_path, constraint.referenced.into(), format!(
                             "`{name}` is taken from a local repository, but no recipe in `packages/` provides it"
                         ))
-                        .with_hint(format!("add `packages/{name}.yaml`, or drop the repository tag")),
+                        .with_hint(if name.contains(':') || name.starts_with('/') {
+                            "a recipe must list it under `dependencies.provides`, or drop the repository tag".to_string()
+                        } else {
+                            format!("add `packages/{name}.yaml`, or drop the repository tag")
+                        }),
                     );
                 }
             }

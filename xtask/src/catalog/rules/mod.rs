@@ -12,11 +12,11 @@ use serde_saphyr::Spanned;
 
 use super::arch::Arch;
 use super::diagnostic::{Diagnostic, Diagnostics, Position};
-use super::image_file::ImageFile;
+use super::image_file::{ImageFile, TagValue};
 use super::model::{Image, Recipe, Variant};
 use super::settings::Settings;
 
-pub use config::check_config;
+pub use config::check_config_chain;
 pub use names::{check_image_name, check_recipe, variant_name};
 
 /// Parses a list of architecture names, reporting unknown and repeated ones.
@@ -53,29 +53,19 @@ pub fn check_settings(settings: &Settings, root: &Path, diagnostics: &mut Diagno
         );
     }
     let registry = &settings.registry;
-    if registry.value.is_empty() || registry.value.contains("://") || registry.value.ends_with('/')
-    {
+    if !is_registry_host(&registry.value) {
         diagnostics.push(
-            Diagnostic::error(
-                file,
-                registry.referenced.into(),
-                format!("invalid registry `{}`", registry.value),
-            )
-            .with_hint(
-                "write the host and optional port only, such as `ghcr.io` or `127.0.0.1:5000`",
-            ),
+            Diagnostic::error(file, registry.referenced.into(), format!("invalid registry `{}`", registry.value))
+                .with_hint("write a lowercase host with an optional port, such as `ghcr.io` or `127.0.0.1:5000`"),
         );
     }
-    for part in settings
-        .namespace
-        .value
-        .split('/')
-        .filter(|part| !part.is_empty())
-    {
+    let namespace = &settings.namespace;
+    let trimmed = namespace.value.trim_matches('/');
+    for part in trimmed.split('/').filter(|_| !trimmed.is_empty()) {
         if !names::is_repository_component(part) {
             diagnostics.push(
-                Diagnostic::error(file, settings.namespace.referenced.into(), format!("invalid namespace component `{part}`"))
-                    .with_hint("registry paths use lowercase letters, digits and single `.`, `_` or `-` separators"),
+                Diagnostic::error(file, namespace.referenced.into(), format!("invalid namespace component `{part}`"))
+                    .with_hint("registry paths use lowercase letters, digits and single `.`, `_` or `-` separators, joined by one `/`"),
             );
         }
     }
@@ -92,14 +82,22 @@ pub fn check_settings(settings: &Settings, root: &Path, diagnostics: &mut Diagno
             .with_hint("use `keyless` or `key`"),
         );
     }
+    if let Some(mode) = &settings.signing.mode
+        && mode.value == "key"
+        && settings.signing.public_key.is_none()
+    {
+        diagnostics.push(
+            Diagnostic::error(file, mode.referenced.into(), "signing mode `key` needs `public-key`")
+                .with_hint("name the cosign public key that verifies releases, such as `public-key: cosign.pub`"),
+        );
+    }
     let keys = [&settings.signing.public_key, &settings.packages.signing_key];
     for key in keys.into_iter().flatten() {
-        if !root.join(&key.value).is_file() {
-            diagnostics.push(Diagnostic::error(
-                file,
-                key.referenced.into(),
-                format!("key file `{}` not found", key.value),
-            ));
+        if let Err(problem) = crate::catalog::files::file_inside(root, Path::new(&key.value)) {
+            diagnostics.push(
+                Diagnostic::error(file, key.referenced.into(), format!("key file: {problem}"))
+                    .with_hint(problem.hint()),
+            );
         }
     }
 }
@@ -141,6 +139,17 @@ pub fn check_image(
             }
         }
         for tag in &entry.apko.tags {
+            if let TagValue::Float(number) = tag.value {
+                diagnostics.push(
+                    Diagnostic::error(
+                        file_path,
+                        tag.referenced.into(),
+                        format!("tag {number} is written as a number"),
+                    )
+                    .with_hint("quote it, like `\"1.20\"`: YAML reads `1.20` as the number 1.2"),
+                );
+                continue;
+            }
             names::check_tag(
                 &tag.value.text(),
                 file_path,
@@ -212,4 +221,24 @@ pub fn check_catalog(images: &[Image], recipes: &[Recipe], diagnostics: &mut Dia
         }
     }
     config::check_local_packages(images, recipes, diagnostics);
+}
+
+/// Whether `host` is a registry host as image references write it: a lowercase DNS name
+/// or IPv4 address, with an optional numeric port.
+fn is_registry_host(host: &str) -> bool {
+    let (name, port) = host
+        .rsplit_once(':')
+        .map_or((host, None), |(name, port)| (name, Some(port)));
+    let port_ok = port.is_none_or(|port| {
+        !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit())
+    });
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    port_ok && name.split('.').all(label_ok)
 }

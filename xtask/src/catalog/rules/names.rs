@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::catalog::diagnostic::{Diagnostic, Diagnostics, Position};
-use crate::catalog::recipe::RecipeFile;
+use crate::catalog::recipe::{RecipeFile, VersionValue};
 
 /// Config files are named `<variant>.apko.yaml`.
 const CONFIG_SUFFIX: &str = ".apko.yaml";
@@ -124,6 +124,16 @@ pub fn check_recipe(recipe: &RecipeFile, path: &Path, diagnostics: &mut Diagnost
                 format!("recipe for `{}` is in `{}`", name.value, path.display()),
             )
             .with_hint(format!("name the file `packages/{}.yaml`", name.value)),
+        );
+    }
+    if let VersionValue::Float(number) = recipe.package.version.value {
+        diagnostics.push(
+            Diagnostic::error(
+                path,
+                recipe.package.version.referenced.into(),
+                format!("version {number} is written as a number"),
+            )
+            .with_hint("quote it, like `\"1.10\"`: YAML reads `1.10` as the number 1.1"),
         );
     }
     let version = recipe.package.version.value.text();

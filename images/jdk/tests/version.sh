@@ -1,0 +1,6 @@
+#!/bin/sh
+# Test scripts receive the unpacked image root in ROOTFS and a command that runs the
+# image in RUN (its arguments are appended to the image entrypoint).
+set -eu
+$RUN -version 2>&1 | grep -q 'openjdk version "17'
+test -x "$ROOTFS/usr/lib/jvm/default-jvm/bin/javac"

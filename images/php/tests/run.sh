@@ -1,0 +1,5 @@
+#!/bin/sh
+# Test scripts receive the unpacked image root in ROOTFS and a command that runs the
+# image in RUN (its arguments are appended to the image entrypoint).
+set -eu
+test "$($RUN -r 'echo 6 * 7;')" = 42
