@@ -179,6 +179,19 @@ fn publish_signed() -> Option<Published> {
         text(&output.stdout)
     );
     assert!(!text(&output.stderr).contains(PASSWORD), "password in log");
+    let records =
+        std::fs::read_to_string(root.path().join("releases.json")).expect("releases.json");
+    let records: serde_json::Value = serde_json::from_str(&records).expect("records JSON");
+    let record = &records["images"]["busybox"]["latest"];
+    assert_eq!(record["digest"], layout.index_digest.as_str());
+    assert_eq!(record["archs"], serde_json::json!(["amd64", "arm64"]));
+    assert_eq!(record["tags"], serde_json::json!(["latest"]));
+    let signature = format!(
+        "{}/test/busybox:sha256-{}.sig",
+        registry.address(),
+        hex(&layout.index_digest)
+    );
+    assert_eq!(record["signature"], signature.as_str());
     Some(Published {
         registry,
         root,
@@ -381,6 +394,7 @@ fn republish_pushes_and_signs_nothing_new() {
         return;
     };
     let root = published.root.path();
+    let records_before = std::fs::read(root.join("releases.json")).expect("releases.json");
     let key_path = root.join("cosign.key").to_string_lossy().into_owned();
     let output = xtask(root, &["publish", "busybox", "--key", &key_path]);
     assert_success(&output, "second publish");

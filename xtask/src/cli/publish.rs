@@ -10,6 +10,7 @@ use anyhow::{Context as _, bail};
 use super::Context;
 use super::registry_args::{RegistryArgs, runtime};
 use crate::catalog::{Catalog, Image, Variant};
+use crate::publish::record::write_records;
 use crate::publish::{PublishedVariant, describe_signing, publish_variant};
 use crate::registry::{LayoutImage, PushPlan, Repository, Secret};
 use crate::sign::{CosignSigner, KeylessConfig, KeylessSigner, Signer, TokenSource};
@@ -56,6 +57,8 @@ pub struct Args {
 
 /// One variant ready to publish.
 struct Job {
+    image: String,
+    variant: String,
     name: String,
     layout: LayoutImage,
     plan: PushPlan,
@@ -85,6 +88,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let registry = &catalog.settings.registry.value;
     let client = args.registry.client(registry)?;
     let mut failed = 0;
+    let mut published = Vec::new();
     for job in &jobs {
         let result = runtime.block_on(publish_variant(
             &client,
@@ -94,12 +98,19 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             signer.as_ref(),
         ));
         match result {
-            Ok(published) => report(&published),
+            Ok(variant) => {
+                report(&variant);
+                published.push((job.image.clone(), job.variant.clone(), variant));
+            }
             Err(error) => {
                 failed += 1;
                 eprintln!("error: {:#}", anyhow::Error::from(error));
             }
         }
+    }
+    // Only signed releases get a record: the record names the signature.
+    if signer.is_some() {
+        write_records(&context.root, &published).context("failed to write the release records")?;
     }
     if failed > 0 {
         eprintln!("publish: {failed} of {} variant(s) failed", jobs.len());
@@ -114,15 +125,6 @@ fn report(published: &PublishedVariant) {
         published.repository,
         published.digest,
         published.tags.join(",")
-    );
-    // TODO: write a release record (digest, tags, platforms, time, signature reference)
-    // once the release records module is on this branch; `PublishedVariant` carries
-    // every field it needs.
-    tracing::debug!(
-        image = published.name,
-        signature = published.signature_reference(),
-        platforms = ?published.platforms,
-        "release record fields"
     );
 }
 
@@ -187,7 +189,13 @@ fn job(
     })?;
     let repository = Repository::parse(&catalog.repository_of(image))?;
     let plan = PushPlan::new(&layout, repository, &variant.tags, repositories);
-    Ok(Job { name, layout, plan })
+    Ok(Job {
+        image: image.name.clone(),
+        variant: variant.name.clone(),
+        name,
+        layout,
+        plan,
+    })
 }
 
 /// The signing mode to use, or `None` with `--no-sign` or when the catalog sets none.

@@ -1,6 +1,7 @@
 //! Publishing one image variant: push the layout, then sign the index and every platform
 //! manifest, then attest each with its SBOM. The result is what a release record needs.
 
+pub mod record;
 pub mod sbom;
 
 use std::path::{Path, PathBuf};
