@@ -408,6 +408,11 @@ fn republish_pushes_and_signs_nothing_new() {
         layer_count(published.registry.port, "test/busybox", &tag),
         1
     );
+    let records_after = std::fs::read(root.join("releases.json")).expect("releases.json");
+    assert_eq!(
+        records_after, records_before,
+        "an unchanged release rewrote its record"
+    );
 }
 
 #[test]
