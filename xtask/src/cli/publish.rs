@@ -1,6 +1,6 @@
 //! `cargo xtask publish <image>...`: pushes the layouts `build` wrote, signs and attests
-//! them. Each variant is published on its own; a failure is reported and the others
-//! still run, and the exit code says whether any failed.
+//! them. Each variant is published on its own. A failed variant is reported, the others
+//! still run, and the exit code is 1 when any failed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -198,7 +198,7 @@ fn job(
     })
 }
 
-/// The signing mode to use, or `None` with `--no-sign` or when the catalog sets none.
+/// Returns the signing mode, or `None` with `--no-sign` or when the catalog sets none.
 fn signing_mode(catalog: &Catalog, args: &Args) -> anyhow::Result<Option<&'static str>> {
     if args.no_sign {
         return Ok(None);

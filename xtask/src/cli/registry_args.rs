@@ -36,7 +36,7 @@ impl RegistryArgs {
     }
 }
 
-/// A single-threaded runtime for the async registry code.
+/// Builds a single-threaded runtime for the async registry code.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -52,7 +52,7 @@ pub struct PublishedVariant {
 }
 
 impl PublishedVariant {
-    /// The reference of the index signature (`<repository>:sha256-<hex>.sig`).
+    /// Returns the reference of the index signature (`<repository>:sha256-<hex>.sig`).
     pub fn signature_reference(&self) -> String {
         format!("{}:{}.sig", self.repository, self.digest.tag_prefix())
     }
@@ -116,7 +116,7 @@ pub async fn publish_variant(
     Ok(published)
 }
 
-/// The index and each platform manifest, with the SBOM that describes each.
+/// Lists the index and each platform manifest with the SBOM that describes it.
 fn signing_targets(image: &LayoutImage) -> Vec<(Digest, PathBuf)> {
     let dir: &Path = &image.dir;
     let mut targets = vec![(image.index.digest.clone(), sbom::index_sbom_path(dir))];

@@ -44,7 +44,7 @@ pub fn write_records(
     Ok(())
 }
 
-/// The record of one published variant at time `time`.
+/// Builds the record of one published variant, released at `time`.
 pub fn release_record(
     published: &PublishedVariant,
     time: ReleaseTime,

@@ -30,7 +30,7 @@ pub enum Credentials {
     },
 }
 
-/// Where credentials were found, for logs: never the values.
+/// Origin of the credentials in use, for logs, which never show the values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialSource {
     Explicit,
@@ -102,7 +102,7 @@ impl CredentialInputs {
         if registry == "ghcr.io"
             && let Some(token) = &self.github_token
         {
-            // ghcr.io accepts any username with a token; the actor name shows in its logs.
+            // The username is the workflow's actor when GITHUB_ACTOR is set, else a fixed name.
             let username = self
                 .github_actor
                 .clone()
@@ -124,7 +124,7 @@ impl CredentialInputs {
 }
 
 impl Credentials {
-    /// The oci-client form, whose `Debug` also redacts the secret.
+    /// Converts to the oci-client form, whose `Debug` also redacts the secret.
     pub fn to_registry_auth(&self) -> RegistryAuth {
         match self {
             Credentials::Anonymous => RegistryAuth::Anonymous,

@@ -46,7 +46,7 @@ impl ClientOptions {
     }
 }
 
-/// Whether `registry` (`host[:port]`) names a loopback address.
+/// Returns whether `registry` (`host[:port]`) names a loopback address.
 pub fn is_loopback(registry: &str) -> bool {
     let host = match registry.strip_prefix('[') {
         Some(rest) => rest.split(']').next().unwrap_or(rest),
@@ -92,12 +92,12 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
-    /// Whether the error means missing or rejected credentials.
+    /// Returns whether the error means missing or rejected credentials.
     pub fn is_unauthorized(&self) -> bool {
         matches!(self, RegistryError::Unauthorized { .. })
     }
 
-    /// Whether the error means the requested content does not exist.
+    /// Returns whether the error means the requested content does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, RegistryError::NotFound { .. })
     }
@@ -148,7 +148,7 @@ impl RegistryClient {
         }
     }
 
-    /// The registry host this client talks to.
+    /// Returns the registry host this client sends requests to.
     pub fn registry(&self) -> &str {
         &self.registry
     }
@@ -162,7 +162,7 @@ impl RegistryClient {
             .await;
     }
 
-    /// Whether the repository has the blob (`HEAD /v2/<name>/blobs/<digest>`).
+    /// Checks whether the repository has the blob (`HEAD /v2/<name>/blobs/<digest>`).
     pub async fn blob_exists(
         &self,
         repository: &Repository,

@@ -35,17 +35,17 @@ impl Digest {
         }
     }
 
-    /// The full `sha256:<hex>` form.
+    /// Returns the full `sha256:<hex>` form.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The hex part without the algorithm.
+    /// Returns the hex part without the algorithm.
     pub fn hex(&self) -> &str {
         &self.0["sha256:".len()..]
     }
 
-    /// The tag cosign derives from a digest: `sha256-<hex>`, to which `.sig` or `.att`
+    /// Returns the tag cosign derives from a digest: `sha256-<hex>`, to which `.sig` or `.att`
     /// is appended.
     pub fn tag_prefix(&self) -> String {
         format!("sha256-{}", self.hex())

@@ -10,7 +10,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 
 use super::digest::Digest;
 
-/// Annotation of an `index.json` entry that holds its tag.
+/// Annotation of an `index.json` entry that contains its tag.
 pub const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
 
 /// A manifest or index as stored, with the bytes whose digest is its identity.
@@ -116,7 +116,7 @@ impl LayoutImage {
         })
     }
 
-    /// Every distinct blob of every platform, in first-seen order.
+    /// Returns every distinct blob of every platform, in first-seen order.
     pub fn blobs(&self) -> Vec<&BlobRef> {
         let mut seen = std::collections::HashSet::new();
         self.platforms

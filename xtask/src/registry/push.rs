@@ -11,7 +11,7 @@ use super::repository::Repository;
 /// Blobs uploaded at the same time.
 const BLOB_CONCURRENCY: usize = 4;
 
-/// What a push did, for the summary line and the benchmark.
+/// Counts of what a push did, for the summary line and the benchmark.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PushReport {
     pub blobs_uploaded: usize,

@@ -41,7 +41,7 @@ impl Repository {
         })
     }
 
-    /// The same registry with another repository path.
+    /// Returns a repository of the same registry with another path.
     pub fn sibling(&self, path: &str) -> Repository {
         Repository {
             registry: self.registry.clone(),
@@ -49,12 +49,12 @@ impl Repository {
         }
     }
 
-    /// An oci-client reference to `digest` in this repository.
+    /// Returns an oci-client reference to `digest` in this repository.
     pub fn at_digest(&self, digest: &Digest) -> Reference {
         Reference::with_digest(self.registry.clone(), self.path.clone(), digest.to_string())
     }
 
-    /// An oci-client reference to `tag` in this repository.
+    /// Returns an oci-client reference to `tag` in this repository.
     pub fn at_tag(&self, tag: &str) -> Reference {
         Reference::with_tag(self.registry.clone(), self.path.clone(), tag.to_owned())
     }

@@ -28,7 +28,7 @@ impl Default for RetryPolicy {
     }
 }
 
-/// What to do after a failed request.
+/// Kind of a failed request, which decides whether it is retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// Worth another attempt; the reason goes into the log line.
@@ -152,7 +152,8 @@ fn classify_status(code: u16, text: String) -> Failure {
     }
 }
 
-/// The error and its sources on one line; reqwest hides the useful part in the sources.
+/// Formats the error and its sources on one line, because reqwest puts the cause
+/// (connection refused, reset) in the sources.
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();

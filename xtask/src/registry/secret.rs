@@ -12,7 +12,7 @@ impl Secret {
         Secret(value.into())
     }
 
-    /// The secret value, to send to a registry or key decryption and nowhere else.
+    /// Returns the secret value, to send to a registry or key decryption and nowhere else.
     pub fn expose(&self) -> &str {
         &self.0
     }

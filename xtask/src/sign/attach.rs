@@ -113,8 +113,7 @@ pub async fn attest_manifest(
             source,
         })?;
     let mut annotations = annotations(&material);
-    // cosign leaves the signature annotation empty on attestations: the signature is in
-    // the envelope.
+    // The signature is inside the envelope, so this annotation stays empty.
     annotations.insert(SIGNATURE_ANNOTATION.to_owned(), String::new());
     annotations.insert(
         PREDICATE_TYPE_ANNOTATION.to_owned(),
@@ -148,9 +147,9 @@ fn annotations(material: &SignatureMaterial) -> BTreeMap<String, String> {
     annotations
 }
 
-/// A layer with the same payload counts as present when its signature verifies with our
-/// key; keyless runs accept any certified signature of that payload, since each run
-/// gets a new certificate.
+/// Checks for a layer with the same payload whose signature verifies with our key.
+/// Keyless runs accept any certified signature of that payload, because each run gets
+/// a new certificate.
 fn has_signature_of(existing: &[ExistingLayer], payload: &[u8], signer: &Signer) -> bool {
     let payload_digest = Digest::of(payload);
     let public_key = signer.public_key().and_then(Result::ok);

@@ -63,7 +63,7 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 }
 
 impl Envelope {
-    /// An envelope holding `statement` and the signature over its PAE.
+    /// Creates an envelope containing `statement` and the signature over its PAE.
     pub fn new(statement: &[u8], signature: &[u8]) -> Envelope {
         Envelope {
             payload_type: IN_TOTO_PAYLOAD_TYPE.to_owned(),
@@ -75,7 +75,7 @@ impl Envelope {
         }
     }
 
-    /// The statement bytes, or `None` when the payload is not valid base64.
+    /// Decodes the statement, or returns `None` when the payload is not valid base64.
     pub fn statement(&self) -> Option<Vec<u8>> {
         STANDARD.decode(&self.payload).ok()
     }

@@ -17,7 +17,7 @@ use crate::registry::Secret;
 /// Audience Fulcio expects in the identity token.
 const AUDIENCE: &str = "sigstore";
 
-/// Where the identity token comes from.
+/// Source of the OIDC identity token.
 #[derive(Debug, Clone)]
 pub enum TokenSource {
     /// The GitHub Actions runtime (`ACTIONS_ID_TOKEN_REQUEST_URL` and
@@ -70,8 +70,8 @@ pub enum KeylessError {
 }
 
 impl TokenSource {
-    /// The Actions runtime variables, or [`KeylessError::MissingEnv`] naming the first
-    /// one missing.
+    /// Reads the Actions runtime variables. Fails with [`KeylessError::MissingEnv`]
+    /// naming the first one missing.
     pub fn from_actions_env() -> Result<TokenSource, KeylessError> {
         let request_url = std::env::var("ACTIONS_ID_TOKEN_REQUEST_URL")
             .map_err(|_| KeylessError::MissingEnv("ACTIONS_ID_TOKEN_REQUEST_URL"))?;
@@ -260,7 +260,7 @@ async fn identity_token(
     Ok(token.value)
 }
 
-/// The `sub` claim, which the proof of possession signs. The token's signature is
+/// Reads the `sub` claim, which the proof of possession signs. The token's signature is
 /// Fulcio's to check, not ours.
 fn token_subject(token: &str) -> Result<String, KeylessError> {
     let claims = token.split('.').nth(1).ok_or_else(|| {

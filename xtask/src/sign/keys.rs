@@ -123,12 +123,12 @@ impl CosignSigner {
         self.signer.sign(message).map_err(crypto("sign"))
     }
 
-    /// The public key in PEM (`-----BEGIN PUBLIC KEY-----`).
+    /// Returns the public key in PEM (`-----BEGIN PUBLIC KEY-----`).
     pub fn public_key_pem(&self) -> &str {
         &self.public_key_pem
     }
 
-    /// The matching public key.
+    /// Returns the matching public key.
     pub fn public_key(&self) -> Result<CosignPublicKey, KeyError> {
         CosignPublicKey::from_pem(self.public_key_pem.as_bytes(), Path::new("<in memory>"))
     }

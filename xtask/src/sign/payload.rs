@@ -37,7 +37,7 @@ pub struct ImageDigest {
 }
 
 impl SimpleSigning {
-    /// The payload for the manifest `digest` in `repository`.
+    /// Creates the payload for the manifest `digest` in `repository`.
     pub fn new(repository: &Repository, digest: &Digest) -> SimpleSigning {
         SimpleSigning {
             critical: Critical {
@@ -53,9 +53,10 @@ impl SimpleSigning {
         }
     }
 
-    /// The payload bytes that get signed and stored as the signature layer.
+    /// Serializes the payload: the bytes that are signed and stored as the layer.
     pub fn to_bytes(&self) -> Vec<u8> {
-        // Serializing plain strings and maps cannot fail.
+        // serde_json fails only on maps with non-string keys and failing `Serialize`
+        // impls, and this type has neither.
         serde_json::to_vec(self).unwrap_or_default()
     }
 }

@@ -1,4 +1,4 @@
-//! Who signs: a cosign key pair, or an ephemeral key certified by Fulcio (keyless).
+//! The signer: a cosign key pair, or an ephemeral key certified by Fulcio (keyless).
 //! Either way a signature comes back with what a verifier needs next to it.
 
 use super::keyless::{KeylessError, KeylessSigner};
@@ -47,7 +47,7 @@ impl Signer {
         }
     }
 
-    /// The public key when signing with a key pair, to recognise signatures made by an
+    /// Returns the public key when signing with a key pair, to recognise signatures made by an
     /// earlier run and not sign the same content twice.
     pub fn public_key(&self) -> Option<Result<super::keys::CosignPublicKey, KeyError>> {
         match self {

@@ -24,7 +24,7 @@ pub struct VerifiedSignature {
     pub docker_reference: String,
 }
 
-/// Why one signature layer did not verify.
+/// Reason one signature layer did not verify.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LayerProblem {
     MissingSignature {

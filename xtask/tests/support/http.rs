@@ -1,5 +1,5 @@
-//! Minimal HTTP/1.1 over std sockets: a request parser, a loopback server that answers
-//! each request from a closure and closes the connection, and a plain GET client.
+//! Minimal HTTP/1.1 over std sockets: a request parser, a loopback server that replies
+//! to each request from a closure and closes the connection, and a plain GET client.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -82,7 +82,7 @@ impl Reply {
     }
 }
 
-/// A loopback HTTP server answering every request with `handler`.
+/// A loopback HTTP server that replies to every request with `handler`.
 pub struct StandIn {
     pub port: u16,
     stop: Arc<AtomicBool>,

@@ -42,7 +42,7 @@ pub fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
     bytes
 }
 
-/// A seed that differs between calls and test runs.
+/// Returns a seed that differs between calls and test runs.
 pub fn fresh_seed() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);

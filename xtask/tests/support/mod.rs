@@ -2,7 +2,7 @@
 //! generated OCI layouts, a fault-injecting proxy and small HTTP stand-ins.
 //!
 //! Every server started here listens on 127.0.0.1 only and is stopped by PID (or its
-//! thread is told to stop) when its handle is dropped.
+//! accept thread is stopped) when its handle is dropped.
 
 #![allow(dead_code)]
 
@@ -13,7 +13,7 @@ pub mod registry;
 
 use std::process::Command;
 
-/// Whether `tool` is installed. When it is not, fails the test with an install hint, or
+/// Checks whether `tool` is installed. When it is not, fails the test with an install hint, or
 /// with `XTASK_SKIP_MISSING_TOOLS=1` prints a skip message and returns false.
 pub fn require_tool(tool: &str, debian_package: &str) -> bool {
     let found = Command::new("sh")
@@ -34,7 +34,7 @@ pub fn require_tool(tool: &str, debian_package: &str) -> bool {
     );
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
+/// Returns a TCP port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     listener.local_addr().expect("local address").port()

@@ -73,8 +73,8 @@ impl Drop for FaultProxy {
 fn handle(stream: TcpStream, upstream: u16, period: u64, max_faults: u64, stats: &ProxyStats) {
     let mut client = stream.try_clone().expect("clone stream");
     let mut reader = BufReader::new(stream);
-    // One request per connection: the upstream reply is read to EOF and the client is
-    // told `Connection: close`, so keep-alive never carries a second request here.
+    // One request per connection: the upstream reply is read to EOF and the reply to
+    // the client carries `Connection: close`, so keep-alive never carries a second request here.
     let Some(request) = read_request(&mut reader) else {
         return;
     };
