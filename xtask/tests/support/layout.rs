@@ -112,7 +112,7 @@ pub fn write_layout(
             "size": manifest.len(),
             "platform": { "architecture": arch, "os": "linux" },
         }));
-        write_sbom(&dir.join(format!("sbom-{arch}.spdx.json")), arch);
+        write_sbom(&dir.join(format!("sbom-{}.spdx.json", apk_arch(arch))), arch);
     }
 
     let index = serde_json::to_vec(&json!({
@@ -156,4 +156,13 @@ fn write_sbom(path: &Path, name: &str) {
         "packages": [{ "SPDXID": "SPDXRef-Package-busybox", "name": "busybox", "versionInfo": "1.37.0-r0" }],
     });
     std::fs::write(path, serde_json::to_vec_pretty(&sbom).expect("JSON")).expect("write SBOM");
+}
+
+/// Returns the APK name of an OCI architecture, which `build` uses in SBOM file names.
+fn apk_arch(oci_arch: &str) -> &str {
+    match oci_arch {
+        "amd64" => "x86_64",
+        "arm64" => "aarch64",
+        other => other,
+    }
 }
