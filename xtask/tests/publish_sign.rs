@@ -463,3 +463,49 @@ fn put_manifest(port: u16, path: &str, body: &[u8]) {
     stream.read_to_string(&mut reply).expect("read reply");
     assert!(reply.starts_with("HTTP/1.1 201"), "{reply}");
 }
+
+#[test]
+fn wrong_registry_password_stays_secret() {
+    if !(require_tool("docker-registry", "docker-registry")
+        && require_tool("htpasswd", "apache2-utils"))
+    {
+        return;
+    }
+    let registry = TestRegistry::start(RegistrySetup {
+        htpasswd: Some(("publisher".into(), "right-password".into())),
+        ..RegistrySetup::default()
+    });
+    let root = catalog(&registry.address());
+    write(root.path(), "cosign.pub", "not read without signing\n");
+    write_layout(
+        &root.path().join("out/images/busybox/latest"),
+        &["latest"],
+        &[1_000],
+        fresh_seed(),
+    );
+    let wrong = "wrong-password-5f1d";
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("-C")
+        .arg(root.path())
+        .args([
+            "-v",
+            "publish",
+            "busybox",
+            "--no-sign",
+            "--max-attempts",
+            "2",
+        ])
+        .env("XTASK_REGISTRY_USERNAME", "publisher")
+        .env("XTASK_REGISTRY_PASSWORD", wrong)
+        .env("DOCKER_CONFIG", root.path().join(".docker-test"))
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run xtask");
+    let log = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{log}");
+    assert!(log.contains("authentication failed"), "{log}");
+    assert!(!log.contains(wrong), "password in output: {log}");
+    let encoded = STANDARD.encode(format!("publisher:{wrong}"));
+    assert!(!log.contains(&encoded), "encoded password in output: {log}");
+}
