@@ -160,3 +160,26 @@ impl Drop for Unmount {
         let _ = Command::new("umount").arg(&self.0).status();
     }
 }
+
+#[test]
+fn rate_limited_push_waits_retry_after() {
+    if !require_tool("docker-registry", "docker-registry") {
+        return;
+    }
+    let registry = TestRegistry::start(RegistrySetup::default());
+    let proxy = FaultProxy::start_rate_limited(registry.port, 2);
+    let work = tempfile::tempdir().expect("temp dir");
+    write_layout(work.path(), &["latest"], &[10_000], fresh_seed());
+
+    // The backoff is 20 ms, so a push that takes a second waited for `Retry-After: 1`.
+    let start = std::time::Instant::now();
+    let repository = format!("{}/test/limited", proxy.address());
+    let report = push_layout(&proxy.address(), &repository, work.path(), 4).expect("push");
+    assert_eq!(report.tags_set, 1);
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "push took {:?}, shorter than Retry-After",
+        start.elapsed()
+    );
+    assert!(proxy.stats.rate_limited.load(Ordering::SeqCst) >= 2);
+}

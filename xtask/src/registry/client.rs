@@ -106,6 +106,9 @@ impl RegistryError {
 /// A registry session for one registry host and one set of credentials.
 pub struct RegistryClient {
     client: Client,
+    /// Plain HTTP client for the `Retry-After` probe, which oci-client cannot make.
+    probe: reqwest::Client,
+    base_url: String,
     auth: RegistryAuth,
     registry: String,
     retry: RetryPolicy,
@@ -140,8 +143,16 @@ impl RegistryClient {
             read_timeout: Some(options.read_timeout),
             ..ClientConfig::default()
         };
+        let scheme = if options.plain_http { "http" } else { "https" };
+        let probe = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.connect_timeout)
+            .build()
+            .unwrap_or_default();
         RegistryClient {
             client: Client::new(config),
+            probe,
+            base_url: format!("{scheme}://{registry}"),
             auth: credentials.to_registry_auth(),
             registry: registry.to_owned(),
             retry: options.retry,
@@ -350,9 +361,40 @@ impl RegistryClient {
     {
         let label = format!("{operation} on {repository}");
         self.retry
-            .run(&label, request)
+            .run(&label, request, || self.probe_retry_after())
             .await
             .map_err(|(error, attempts)| registry_error(operation, repository, &error, attempts))
+    }
+}
+
+impl RegistryClient {
+    /// Reads the `Retry-After` of a rate-limited registry from `GET /v2/`.
+    // NOTE: oci-client 0.18 drops response headers from its errors, so the wait the
+    // registry asked for on the failed request itself is unknown. This probe finds it
+    // only when the registry rate-limits `/v2/` too, which registries that limit per
+    // client do; otherwise the backoff applies.
+    async fn probe_retry_after(&self) -> Option<std::time::Duration> {
+        let response = self
+            .probe
+            .get(format!("{}/v2/", self.base_url))
+            .send()
+            .await
+            .ok()?;
+        if response.status() != reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return None;
+        }
+        let value = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)?
+            .to_str()
+            .ok()?;
+        let delay = super::retry::parse_retry_after(value);
+        tracing::debug!(
+            registry = self.registry,
+            retry_after = value,
+            "registry asked to wait"
+        );
+        delay
     }
 }
 
@@ -375,12 +417,14 @@ fn registry_error(
             repository,
             message,
         },
-        Failure::Transient(_) | Failure::Permanent(_) => RegistryError::Failed {
-            operation,
-            repository,
-            attempts,
-            message: error_chain(error),
-        },
+        Failure::Transient(_) | Failure::RateLimited(_) | Failure::Permanent(_) => {
+            RegistryError::Failed {
+                operation,
+                repository,
+                attempts,
+                message: error_chain(error),
+            }
+        }
     }
 }
 

@@ -33,6 +33,9 @@ impl Default for RetryPolicy {
 pub enum Failure {
     /// Worth another attempt; the reason goes into the log line.
     Transient(String),
+    /// HTTP 429 or a `TOOMANYREQUESTS` error: retried after the registry's
+    /// `Retry-After` when it can be read, else after the backoff.
+    RateLimited(String),
     /// The credentials were rejected or lack permission.
     Unauthorized(String),
     /// The repository, manifest or blob does not exist.
@@ -49,15 +52,20 @@ impl RetryPolicy {
     }
 
     /// Runs `operation` until it succeeds, fails for good or `max_attempts` is reached.
+    /// After a rate-limit reply, `retry_after` is asked for the registry's requested
+    /// wait, which replaces the backoff when longer (capped at [`MAX_RETRY_AFTER`]).
     /// Returns the last error with the number of attempts made.
-    pub async fn run<T, F, Fut>(
+    pub async fn run<T, F, Fut, P, PFut>(
         &self,
         what: &str,
         mut operation: F,
+        retry_after: P,
     ) -> Result<T, (OciDistributionError, u32)>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, OciDistributionError>>,
+        P: Fn() -> PFut,
+        PFut: Future<Output = Option<Duration>>,
     {
         let mut attempt = 1;
         loop {
@@ -65,15 +73,20 @@ impl RetryPolicy {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            let Failure::Transient(reason) = classify(&error) else {
-                return Err((error, attempt));
+            let (reason, rate_limited) = match classify(&error) {
+                Failure::Transient(reason) => (reason, false),
+                Failure::RateLimited(reason) => (reason, true),
+                _ => return Err((error, attempt)),
             };
             if attempt >= self.max_attempts.max(1) {
                 return Err((error, attempt));
             }
-            // NOTE: oci-client 0.18 drops response headers from its errors, so a
-            // `Retry-After` sent with a 429 cannot be read here; 429 uses this backoff.
-            let delay = self.delay(attempt);
+            let mut delay = self.delay(attempt);
+            if rate_limited {
+                if let Some(requested) = retry_after().await {
+                    delay = delay.max(requested.min(MAX_RETRY_AFTER));
+                }
+            }
             tracing::warn!(
                 operation = what,
                 attempt,
@@ -85,6 +98,14 @@ impl RetryPolicy {
             attempt += 1;
         }
     }
+}
+
+/// Longest `Retry-After` wait honoured; a registry asking for more gets this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Parses a `Retry-After` value in seconds. The HTTP-date form is not read.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// Sorts an oci-client error into retry, authentication, not-found or permanent.
@@ -102,7 +123,7 @@ pub fn classify(error: &OciDistributionError) -> Failure {
                 .iter()
                 .any(|code| matches!(code, OciErrorCode::Toomanyrequests))
             {
-                Failure::Transient(format!("rate limiting: {text}"))
+                Failure::RateLimited(format!("rate limiting: {text}"))
             } else if codes
                 .iter()
                 .any(|code| matches!(code, OciErrorCode::Unauthorized | OciErrorCode::Denied))
@@ -144,7 +165,7 @@ fn classify_status(code: u16, text: String) -> Failure {
     match StatusCode::from_u16(code) {
         Ok(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => Failure::Unauthorized(text),
         Ok(StatusCode::NOT_FOUND) => Failure::NotFound(text),
-        Ok(StatusCode::TOO_MANY_REQUESTS) => Failure::Transient(format!("HTTP 429: {text}")),
+        Ok(StatusCode::TOO_MANY_REQUESTS) => Failure::RateLimited(format!("HTTP 429: {text}")),
         Ok(status) if status.is_server_error() => {
             Failure::Transient(format!("HTTP {code}: {text}"))
         }
@@ -182,7 +203,7 @@ mod tests {
         let cases = [
             (500, "transient"),
             (503, "transient"),
-            (429, "transient"),
+            (429, "rate limited"),
             (401, "unauthorized"),
             (403, "unauthorized"),
             (404, "not found"),
@@ -191,6 +212,7 @@ mod tests {
         for (code, expected) in cases {
             let kind = match classify(&server_error(code)) {
                 Failure::Transient(_) => "transient",
+                Failure::RateLimited(_) => "rate limited",
                 Failure::Unauthorized(_) => "unauthorized",
                 Failure::NotFound(_) => "not found",
                 Failure::Permanent(_) => "permanent",
@@ -220,10 +242,14 @@ mod tests {
         };
         let mut calls = 0;
         let result: Result<(), _> = policy
-            .run("test", || {
-                calls += 1;
-                async { Err(server_error(503)) }
-            })
+            .run(
+                "test",
+                || {
+                    calls += 1;
+                    async { Err(server_error(503)) }
+                },
+                || async { None },
+            )
             .await;
         let (_, attempts) = result.expect_err("always fails");
         assert_eq!(attempts, 3);
@@ -231,14 +257,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn run_waits_for_retry_after() {
+        let policy = RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+        };
+        let start = std::time::Instant::now();
+        let result: Result<(), _> = policy
+            .run(
+                "test",
+                || async { Err(server_error(429)) },
+                || async { Some(Duration::from_millis(300)) },
+            )
+            .await;
+        assert!(result.is_err());
+        assert!(
+            start.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn retry_after_seconds_only() {
+        assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    #[tokio::test]
     async fn run_does_not_retry_unauthorized() {
         let policy = RetryPolicy::default();
         let mut calls = 0;
         let result: Result<(), _> = policy
-            .run("test", || {
-                calls += 1;
-                async { Err(server_error(401)) }
-            })
+            .run(
+                "test",
+                || {
+                    calls += 1;
+                    async { Err(server_error(401)) }
+                },
+                || async { None },
+            )
             .await;
         assert!(result.is_err());
         assert_eq!(calls, 1);

@@ -112,7 +112,10 @@ pub fn write_layout(
             "size": manifest.len(),
             "platform": { "architecture": arch, "os": "linux" },
         }));
-        write_sbom(&dir.join(format!("sbom-{}.spdx.json", apk_arch(arch))), arch);
+        write_sbom(
+            &dir.join(format!("sbom-{}.spdx.json", apk_arch(arch))),
+            arch,
+        );
     }
 
     let index = serde_json::to_vec(&json!({

@@ -1,13 +1,16 @@
 //! A loopback proxy in front of a registry that injects faults: every `period`-th
 //! request gets, in turn, HTTP 500, HTTP 429 with `Retry-After`, or a closed connection
-//! without a reply, until `max_faults` faults have been injected. Each request is
-//! forwarded on its own upstream connection; the proxy also counts request bytes.
+//! without a reply, until `max_faults` faults have been injected. In rate-limit mode it
+//! instead answers every request with 429 and `Retry-After: 1` for one second after a
+//! chosen request. Each request is forwarded on its own upstream connection; the proxy
+//! also counts request bytes.
 
 use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::http::read_request;
 
@@ -20,6 +23,18 @@ pub struct ProxyStats {
     pub bytes_forwarded: AtomicU64,
     /// Body bytes of blob upload requests (`PUT`/`PATCH` under `/blobs/uploads/`).
     pub blob_upload_bytes: AtomicU64,
+    /// Requests answered with 429 in rate-limit mode.
+    pub rate_limited: AtomicU64,
+}
+
+/// Which faults the proxy injects.
+#[derive(Clone, Copy, Default)]
+struct Faults {
+    /// Every `period`-th request fails; 0 for none.
+    period: u64,
+    max_faults: u64,
+    /// Request number that starts a one-second 429 window.
+    rate_limit_from: Option<u64>,
 }
 
 pub struct FaultProxy {
@@ -32,11 +47,35 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts a proxy to `127.0.0.1:<upstream>`. `period` 0 injects no faults.
     pub fn start(upstream: u16, period: u64, max_faults: u64) -> FaultProxy {
+        FaultProxy::start_with(
+            upstream,
+            Faults {
+                period,
+                max_faults,
+                rate_limit_from: None,
+            },
+        )
+    }
+
+    /// Starts a proxy that rate-limits every request for one second from request
+    /// number `from` on, and injects nothing else.
+    pub fn start_rate_limited(upstream: u16, from: u64) -> FaultProxy {
+        FaultProxy::start_with(
+            upstream,
+            Faults {
+                rate_limit_from: Some(from),
+                ..Faults::default()
+            },
+        )
+    }
+
+    fn start_with(upstream: u16, faults: Faults) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let port = listener.local_addr().expect("address").port();
         let stats = Arc::new(ProxyStats::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (thread_stats, thread_stop) = (stats.clone(), stop.clone());
+        let window_end = Arc::new(std::sync::Mutex::new(None::<Instant>));
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if thread_stop.load(Ordering::SeqCst) {
@@ -44,7 +83,8 @@ impl FaultProxy {
                 }
                 let Ok(stream) = stream else { continue };
                 let stats = thread_stats.clone();
-                std::thread::spawn(move || handle(stream, upstream, period, max_faults, &stats));
+                let window_end = window_end.clone();
+                std::thread::spawn(move || handle(stream, upstream, faults, &stats, &window_end));
             }
         });
         FaultProxy {
@@ -70,7 +110,13 @@ impl Drop for FaultProxy {
     }
 }
 
-fn handle(stream: TcpStream, upstream: u16, period: u64, max_faults: u64, stats: &ProxyStats) {
+fn handle(
+    stream: TcpStream,
+    upstream: u16,
+    faults: Faults,
+    stats: &ProxyStats,
+    window_end: &std::sync::Mutex<Option<Instant>>,
+) {
     let mut client = stream.try_clone().expect("clone stream");
     let mut reader = BufReader::new(stream);
     // One request per connection: the upstream reply is read to EOF and the reply to
@@ -79,9 +125,14 @@ fn handle(stream: TcpStream, upstream: u16, period: u64, max_faults: u64, stats:
         return;
     };
     let number = stats.requests.fetch_add(1, Ordering::SeqCst) + 1;
-    let inject = period > 0
-        && number.is_multiple_of(period)
-        && stats.faults.load(Ordering::SeqCst) < max_faults;
+    if rate_limited(faults, number, window_end) {
+        stats.rate_limited.fetch_add(1, Ordering::SeqCst);
+        reply(&mut client, "429 Too Many Requests", "Retry-After: 1\r\n");
+        return;
+    }
+    let inject = faults.period > 0
+        && number.is_multiple_of(faults.period)
+        && stats.faults.load(Ordering::SeqCst) < faults.max_faults;
     if inject {
         match stats.faults.fetch_add(1, Ordering::SeqCst) % 3 {
             0 => reply(&mut client, "500 Internal Server Error", ""),
@@ -104,6 +155,21 @@ fn handle(stream: TcpStream, upstream: u16, period: u64, max_faults: u64, stats:
     if let Some(response) = forward(&request, upstream) {
         let _ = client.write_all(&response);
     }
+}
+
+fn rate_limited(
+    faults: Faults,
+    number: u64,
+    window_end: &std::sync::Mutex<Option<Instant>>,
+) -> bool {
+    let Some(from) = faults.rate_limit_from else {
+        return false;
+    };
+    let mut end = window_end.lock().expect("window lock");
+    if number == from {
+        *end = Some(Instant::now() + Duration::from_secs(1));
+    }
+    end.is_some_and(|end| Instant::now() < end)
 }
 
 fn reply(client: &mut TcpStream, status: &str, extra_headers: &str) {
