@@ -82,10 +82,8 @@ impl RetryPolicy {
                 return Err((error, attempt));
             }
             let mut delay = self.delay(attempt);
-            if rate_limited {
-                if let Some(requested) = retry_after().await {
-                    delay = delay.max(requested.min(MAX_RETRY_AFTER));
-                }
+            if rate_limited && let Some(requested) = retry_after().await {
+                delay = delay.max(requested.min(MAX_RETRY_AFTER));
             }
             tracing::warn!(
                 operation = what,
