@@ -6,7 +6,7 @@ use std::time::Duration;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference, RegistryOperation};
+use oci_client::{Client, Reference};
 use reqwest::header::HeaderValue;
 
 use super::auth::Credentials;
@@ -164,10 +164,9 @@ impl RegistryClient {
         &self.registry
     }
 
-    async fn authorize(&self, reference: &Reference, operation: RegistryOperation) {
-        // oci-client fetches a token lazily per repository and operation from the stored
-        // credentials; storing them is all that is needed here.
-        let _ = operation;
+    /// Stores the credentials for the reference's registry. oci-client exchanges them
+    /// for a token per repository and operation when a request needs one.
+    async fn authorize(&self, reference: &Reference) {
         self.client
             .store_auth_if_needed(reference.resolve_registry(), &self.auth)
             .await;
@@ -180,7 +179,7 @@ impl RegistryClient {
         digest: &Digest,
     ) -> Result<bool, RegistryError> {
         let reference = repository.at_digest(digest);
-        self.authorize(&reference, RegistryOperation::Pull).await;
+        self.authorize(&reference).await;
         let operation = format!("checking blob {digest}");
         self.run(&operation, repository, || {
             self.client.blob_exists(&reference, digest.as_str())
@@ -199,7 +198,7 @@ impl RegistryClient {
     ) -> Result<bool, RegistryError> {
         let target = repository.at_digest(digest);
         let from = source.at_digest(digest);
-        self.authorize(&target, RegistryOperation::Push).await;
+        self.authorize(&target).await;
         let operation = format!("mounting blob {digest} from {source}");
         match self
             .run(&operation, repository, || {
@@ -224,7 +223,7 @@ impl RegistryClient {
         bytes: bytes::Bytes,
     ) -> Result<(), RegistryError> {
         let reference = repository.at_digest(digest);
-        self.authorize(&reference, RegistryOperation::Push).await;
+        self.authorize(&reference).await;
         let operation = format!("uploading blob {digest}");
         self.run(&operation, repository, || {
             self.client
@@ -241,7 +240,7 @@ impl RegistryClient {
         repository: &Repository,
         reference: &Reference,
     ) -> Result<Option<Digest>, RegistryError> {
-        self.authorize(reference, RegistryOperation::Pull).await;
+        self.authorize(reference).await;
         let operation = format!("resolving manifest {}", reference_name(reference));
         let result = self
             .run(&operation, repository, || {
@@ -271,7 +270,7 @@ impl RegistryClient {
         media_type: &str,
         bytes: &[u8],
     ) -> Result<(), RegistryError> {
-        self.authorize(reference, RegistryOperation::Push).await;
+        self.authorize(reference).await;
         let operation = format!("pushing manifest {}", reference_name(reference));
         let content_type =
             HeaderValue::from_str(media_type).map_err(|_| RegistryError::Failed {
@@ -295,7 +294,7 @@ impl RegistryClient {
         repository: &Repository,
         reference: &Reference,
     ) -> Result<(Vec<u8>, Digest), RegistryError> {
-        self.authorize(reference, RegistryOperation::Pull).await;
+        self.authorize(reference).await;
         let operation = format!("fetching manifest {}", reference_name(reference));
         let (bytes, digest) = self
             .run(&operation, repository, || {
@@ -326,7 +325,7 @@ impl RegistryClient {
         digest: &Digest,
     ) -> Result<Vec<u8>, RegistryError> {
         let reference = repository.at_digest(digest);
-        self.authorize(&reference, RegistryOperation::Pull).await;
+        self.authorize(&reference).await;
         let operation = format!("fetching blob {digest}");
         let bytes = self
             .run(&operation, repository, || async {

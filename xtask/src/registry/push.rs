@@ -105,6 +105,8 @@ async fn push_blob(
             return Ok(BlobOutcome::Mounted);
         }
     }
+    // NOTE: the blob is held in memory while it uploads, up to BLOB_CONCURRENCY at once,
+    // so peak memory grows with the largest layers.
     let bytes = blob.read(layout_dir).map_err(|source| PushError::Layout {
         dir: layout_dir.to_owned(),
         source,
