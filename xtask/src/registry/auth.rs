@@ -180,7 +180,7 @@ fn docker_config_credentials(
         .iter()
         .find(|(key, _)| auth_key_matches(key, registry));
     match entry {
-        Some((_, auth)) => docker_auth_credentials(path, auth).map(Some),
+        Some((_, auth)) => docker_auth_credentials(path, registry, auth),
         None => {
             if config.cred_helpers.contains_key(registry) || config.creds_store.is_some() {
                 // NOTE: credential helpers (`docker-credential-*` programs) are not run;
@@ -201,30 +201,40 @@ fn auth_key_matches(key: &str, registry: &str) -> bool {
     host == registry || (registry == "docker.io" && host == "index.docker.io")
 }
 
-fn docker_auth_credentials(path: &Path, auth: &DockerAuth) -> Result<Credentials, AuthError> {
-    if let Some(token) = auth
-        .registry_token
-        .as_ref()
-        .or(auth.identity_token.as_ref())
-    {
-        return Ok(Credentials::Bearer {
+fn docker_auth_credentials(
+    path: &Path,
+    registry: &str,
+    auth: &DockerAuth,
+) -> Result<Option<Credentials>, AuthError> {
+    if let Some(token) = &auth.registry_token {
+        return Ok(Some(Credentials::Bearer {
             token: Secret::new(token.clone()),
-        });
+        }));
+    }
+    if auth.identity_token.is_some() {
+        // An identity token is an OAuth refresh token, which oci-client cannot exchange.
+        tracing::warn!(
+            registry,
+            path = %path.display(),
+            "the Docker config has an identity token for this registry, which is not supported; \
+             set XTASK_REGISTRY_USERNAME and XTASK_REGISTRY_PASSWORD instead"
+        );
+        return Ok(None);
     }
     if let (Some(username), Some(password)) = (&auth.username, &auth.password) {
-        return Ok(Credentials::Basic {
+        return Ok(Some(Credentials::Basic {
             username: username.clone(),
             password: Secret::new(password.clone()),
-        });
+        }));
     }
+    let Some(encoded) = &auth.auth else {
+        // Docker leaves the entry empty when a credential store keeps the secret.
+        tracing::debug!(registry, path = %path.display(), "Docker config entry has no credentials");
+        return Ok(None);
+    };
     let invalid = |message: &str| AuthError::Invalid {
         path: path.to_owned(),
         message: message.to_owned(),
-    };
-    let Some(encoded) = &auth.auth else {
-        return Err(invalid(
-            "an `auths` entry has neither `auth` nor `username` and `password`",
-        ));
     };
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
@@ -236,10 +246,10 @@ fn docker_auth_credentials(path: &Path, auth: &DockerAuth) -> Result<Credentials
             "an `auth` value is not `username:password` in base64",
         ));
     };
-    Ok(Credentials::Basic {
+    Ok(Some(Credentials::Basic {
         username: username.to_owned(),
         password: Secret::new(password),
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -280,6 +290,30 @@ mod tests {
         let (credentials, source) = inputs.resolve("127.0.0.1:5000").expect("resolve");
         assert_eq!(credentials, Credentials::Anonymous);
         assert_eq!(source, CredentialSource::None);
+    }
+
+    #[test]
+    fn docker_config_empty_entry_is_anonymous() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let json = r#"{"auths":{"127.0.0.1:5000":{}},"credsStore":"desktop"}"#;
+        let inputs = inputs_with_config(dir.path(), json);
+        let (credentials, source) = inputs.resolve("127.0.0.1:5000").expect("resolve");
+        assert_eq!(credentials, Credentials::Anonymous);
+        assert_eq!(source, CredentialSource::None);
+    }
+
+    #[test]
+    fn docker_config_registry_token_is_bearer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let json = r#"{"auths":{"127.0.0.1:5000":{"registrytoken":"abc"}}}"#;
+        let inputs = inputs_with_config(dir.path(), json);
+        let (credentials, _) = inputs.resolve("127.0.0.1:5000").expect("resolve");
+        assert_eq!(
+            credentials,
+            Credentials::Bearer {
+                token: Secret::new("abc")
+            }
+        );
     }
 
     #[test]
