@@ -1,7 +1,7 @@
 //! A loopback proxy in front of a registry that injects faults: every `period`-th
 //! request gets, in turn, HTTP 500, HTTP 429 with `Retry-After`, or a closed connection
 //! without a reply, until `max_faults` faults have been injected. In rate-limit mode it
-//! instead answers every request with 429 and `Retry-After: 1` for one second after a
+//! instead replies to every request with 429 and `Retry-After: 1` for one second after a
 //! chosen request. Each request is forwarded on its own upstream connection; the proxy
 //! also counts request bytes.
 
@@ -23,7 +23,7 @@ pub struct ProxyStats {
     pub bytes_forwarded: AtomicU64,
     /// Body bytes of blob upload requests (`PUT`/`PATCH` under `/blobs/uploads/`).
     pub blob_upload_bytes: AtomicU64,
-    /// Requests answered with 429 in rate-limit mode.
+    /// Requests rejected with 429 in rate-limit mode.
     pub rate_limited: AtomicU64,
 }
 
@@ -124,6 +124,7 @@ fn handle(
     let Some(request) = read_request(&mut reader) else {
         return;
     };
+
     let number = stats.requests.fetch_add(1, Ordering::SeqCst) + 1;
     if rate_limited(faults, number, window_end) {
         stats.rate_limited.fetch_add(1, Ordering::SeqCst);
@@ -141,6 +142,7 @@ fn handle(
         }
         return;
     }
+
     let is_upload = request.path.contains("/blobs/uploads/")
         && (request.method == "PUT" || request.method == "PATCH");
     if is_upload {
