@@ -6,5 +6,8 @@ pub mod changes;
 pub mod cli;
 pub mod image;
 pub mod oci;
+pub mod publish;
 pub mod readme;
+pub mod registry;
 pub mod release;
+pub mod sign;

@@ -3,12 +3,16 @@
 
 mod build;
 mod changed;
+mod keygen;
 mod lint;
 mod list;
 mod logging;
 mod output;
 mod progress;
+mod publish;
 mod readme;
+mod registry_args;
+mod verify;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -45,6 +49,12 @@ pub enum Command {
     Lint(lint::Args),
     /// Print the catalog: images, variants, tags and architectures.
     List(list::Args),
+    /// Push built images to their registry, sign and attest them.
+    Publish(publish::Args),
+    /// Check an image's cosign signature with a public key.
+    Verify(verify::Args),
+    /// Generate signing keys (`--cosign`: a cosign key pair).
+    Keygen(keygen::Args),
     /// Regenerate the release-status table in README.md and the image README
     /// headers, or check them with `--check`.
     Readme(readme::Args),
@@ -83,6 +93,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Build(args) => build::run(&context, args),
         Command::Lint(args) => lint::run(&context, args),
         Command::List(args) => list::run(&context, args),
+        Command::Publish(args) => publish::run(&context, args),
+        Command::Verify(args) => verify::run(&context, args),
+        Command::Keygen(args) => keygen::run(&context, args),
         Command::Readme(args) => readme::run(&context, args),
         Command::Changed(args) => changed::run(&context, &args),
     }

@@ -1,0 +1,259 @@
+//! `cargo xtask publish <image>...`: pushes the layouts `build` wrote, signs and attests
+//! them. Each variant is published on its own. A failed variant is reported, the others
+//! still run, and the exit code is 1 when any failed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+
+use super::Context;
+use super::registry_args::{RegistryArgs, runtime};
+use crate::catalog::{Catalog, Image, Variant};
+use crate::publish::record::write_records;
+use crate::publish::{PublishedVariant, describe_signing, publish_variant};
+use crate::registry::{LayoutImage, PushPlan, Repository, Secret};
+use crate::sign::{CosignSigner, KeylessConfig, KeylessSigner, Signer, TokenSource};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Images to publish, by name (`nginx`).
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
+
+    /// Publish only these variants (`latest`, `latest-dev`); all by default.
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<String>,
+
+    /// Print what would be pushed and signed, and contact no registry.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Folder holding `<image>/<variant>/` layouts; defaults to `out/images` under the
+    /// catalog root.
+    #[arg(long, value_name = "DIR")]
+    pub images_dir: Option<PathBuf>,
+
+    /// Push without signing or attesting.
+    #[arg(long)]
+    pub no_sign: bool,
+
+    /// Cosign private key for `signing.mode: key`; its password is read from
+    /// `COSIGN_PASSWORD`.
+    #[arg(long, value_name = "FILE", env = "XTASK_COSIGN_KEY")]
+    pub key: Option<PathBuf>,
+
+    /// Fulcio base URL for `signing.mode: keyless`.
+    #[arg(long, value_name = "URL", env = "XTASK_FULCIO_URL")]
+    pub fulcio_url: Option<String>,
+
+    /// Rekor base URL for `signing.mode: keyless`.
+    #[arg(long, value_name = "URL", env = "XTASK_REKOR_URL")]
+    pub rekor_url: Option<String>,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// One variant ready to publish.
+struct Job {
+    image: String,
+    variant: String,
+    name: String,
+    layout: LayoutImage,
+    plan: PushPlan,
+}
+
+pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let catalog = super::load_catalog(context)?;
+    let jobs = plan_jobs(&catalog, &args)?;
+    let mode = signing_mode(&catalog, &args)?;
+
+    if args.dry_run {
+        for job in &jobs {
+            println!("{}:", job.name);
+            print!("{}", job.plan.describe());
+            if let Some(mode) = mode {
+                print!("{}", describe_signing(&job.layout, &job.plan, mode));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let runtime = runtime()?;
+    let signer = match mode {
+        Some(mode) => Some(runtime.block_on(signer(context, &args, mode))?),
+        None => None,
+    };
+    let registry = &catalog.settings.registry.value;
+    let client = args.registry.client(registry)?;
+    let mut failed = 0;
+    let mut published = Vec::new();
+    for job in &jobs {
+        let result = runtime.block_on(publish_variant(
+            &client,
+            &job.name,
+            &job.layout,
+            &job.plan,
+            signer.as_ref(),
+        ));
+        match result {
+            Ok(variant) => {
+                report(&variant);
+                published.push((job.image.clone(), job.variant.clone(), variant));
+            }
+            Err(error) => {
+                failed += 1;
+                eprintln!("error: {:#}", anyhow::Error::from(error));
+            }
+        }
+    }
+    // Only signed releases get a record: the record names the signature.
+    if signer.is_some() {
+        write_records(&context.root, &published).context("failed to write the release records")?;
+    }
+    if failed > 0 {
+        eprintln!("publish: {failed} of {} variant(s) failed", jobs.len());
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(published: &PublishedVariant) {
+    println!(
+        "{}@{} {}",
+        published.repository,
+        published.digest,
+        published.tags.join(",")
+    );
+}
+
+fn plan_jobs(catalog: &Catalog, args: &Args) -> anyhow::Result<Vec<Job>> {
+    let images_dir = args
+        .images_dir
+        .clone()
+        .unwrap_or_else(|| catalog.root.join("out").join("images"));
+    let repositories: Vec<Repository> = catalog
+        .images
+        .iter()
+        .filter_map(|image| Repository::parse(&catalog.repository_of(image)).ok())
+        .collect();
+    let mut jobs = Vec::new();
+    for name in &args.images {
+        let Some(image) = catalog.image(name) else {
+            let known: Vec<&str> = catalog
+                .images
+                .iter()
+                .map(|image| image.name.as_str())
+                .collect();
+            bail!(
+                "unknown image `{name}`; the catalog has: {}",
+                known.join(", ")
+            );
+        };
+        for variant in selected_variants(image, &args.variants)? {
+            jobs.push(job(catalog, image, variant, &images_dir, &repositories)?);
+        }
+    }
+    Ok(jobs)
+}
+
+fn selected_variants<'a>(image: &'a Image, names: &[String]) -> anyhow::Result<Vec<&'a Variant>> {
+    if names.is_empty() {
+        return Ok(image.variants.iter().collect());
+    }
+    let mut selected = Vec::new();
+    for name in names {
+        match image.variants.iter().find(|variant| &variant.name == name) {
+            Some(variant) => selected.push(variant),
+            None => bail!("image `{}` has no variant `{name}`", image.name),
+        }
+    }
+    Ok(selected)
+}
+
+fn job(
+    catalog: &Catalog,
+    image: &Image,
+    variant: &Variant,
+    images_dir: &std::path::Path,
+    repositories: &[Repository],
+) -> anyhow::Result<Job> {
+    let name = format!("{}/{}", image.name, variant.name);
+    let dir = images_dir.join(&image.name).join(&variant.name);
+    let layout = LayoutImage::read(&dir).with_context(|| {
+        format!(
+            "failed to read the layout of {name}; run `cargo xtask build {}` first",
+            image.name
+        )
+    })?;
+    let repository = Repository::parse(&catalog.repository_of(image))?;
+    let plan = PushPlan::new(&layout, repository, &variant.tags, repositories);
+    Ok(Job {
+        image: image.name.clone(),
+        variant: variant.name.clone(),
+        name,
+        layout,
+        plan,
+    })
+}
+
+/// Returns the signing mode, or `None` with `--no-sign` or when the catalog sets none.
+fn signing_mode(catalog: &Catalog, args: &Args) -> anyhow::Result<Option<&'static str>> {
+    if args.no_sign {
+        return Ok(None);
+    }
+    let mode = catalog
+        .settings
+        .signing
+        .mode
+        .as_ref()
+        .map(|mode| mode.value.as_str());
+    match mode {
+        Some("key") => Ok(Some("key")),
+        Some("keyless") => Ok(Some("keyless")),
+        Some(other) => {
+            bail!("unknown signing mode `{other}` in catalog.yaml; expected `key` or `keyless`")
+        }
+        None => {
+            tracing::warn!("catalog.yaml sets no `signing.mode`; publishing unsigned");
+            Ok(None)
+        }
+    }
+}
+
+async fn signer(context: &Context, args: &Args, mode: &str) -> anyhow::Result<Signer> {
+    if mode == "key" {
+        let Some(key) = &args.key else {
+            bail!(
+                "`signing.mode: key` needs the private key: pass --key FILE or set XTASK_COSIGN_KEY"
+            );
+        };
+        let Ok(password) = std::env::var("COSIGN_PASSWORD") else {
+            bail!(
+                "COSIGN_PASSWORD is not set; it decrypts `{}`",
+                key.display()
+            );
+        };
+        return Ok(Signer::Key(CosignSigner::load(
+            key,
+            &Secret::new(password),
+        )?));
+    }
+    if !context.github_actions {
+        bail!(
+            "`signing.mode: keyless` signs with the GitHub Actions identity and only runs in GitHub Actions; use --no-sign or --dry-run elsewhere"
+        );
+    }
+    let (Some(fulcio_url), Some(rekor_url)) = (&args.fulcio_url, &args.rekor_url) else {
+        bail!(
+            "keyless signing needs --fulcio-url and --rekor-url (or XTASK_FULCIO_URL and XTASK_REKOR_URL)"
+        );
+    };
+    let config = KeylessConfig {
+        fulcio_url: fulcio_url.clone(),
+        rekor_url: rekor_url.clone(),
+        token: TokenSource::from_actions_env()?,
+    };
+    Ok(Signer::Keyless(KeylessSigner::start(&config).await?))
+}

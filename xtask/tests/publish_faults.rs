@@ -1,0 +1,185 @@
+//! Pushing through faults: a proxy that returns 500 and 429 and cuts connections, a
+//! registry whose storage fills up, and a registry that goes away.
+
+mod support;
+
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use support::layout::{fresh_seed, write_layout};
+use support::proxy::FaultProxy;
+use support::registry::{RegistrySetup, TestRegistry};
+use support::{require_tool, run};
+use xtask::registry::{
+    ClientOptions, Credentials, LayoutImage, PushPlan, PushReport, RegistryClient, Repository,
+    RetryPolicy, push,
+};
+
+fn push_layout(
+    address: &str,
+    repository: &str,
+    dir: &std::path::Path,
+    max_attempts: u32,
+) -> Result<PushReport, String> {
+    let mut options = ClientOptions::for_registry(address);
+    options.retry = RetryPolicy {
+        max_attempts,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(200),
+    };
+    options.read_timeout = Duration::from_secs(20);
+    let client = RegistryClient::new(address, &Credentials::Anonymous, &options);
+    let image = LayoutImage::read(dir).expect("read layout");
+    let plan = PushPlan::new(
+        &image,
+        Repository::parse(repository).expect("repository"),
+        &[],
+        &[],
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime
+        .block_on(push(&client, &plan, dir))
+        .map_err(|error| format!("{:#}", anyhow::Error::from(error)))
+}
+
+fn sorted_blob_digests(dir: &std::path::Path) -> Vec<String> {
+    let mut digests: Vec<String> = std::fs::read_dir(dir.join("blobs/sha256"))
+        .expect("read blobs")
+        .map(|entry| {
+            format!(
+                "sha256:{}",
+                entry.expect("entry").file_name().to_string_lossy()
+            )
+        })
+        .collect();
+    digests.sort();
+    digests
+}
+
+#[test]
+fn faulty_proxy_push_completes_intact() {
+    if !(require_tool("docker-registry", "docker-registry") && require_tool("skopeo", "skopeo")) {
+        return;
+    }
+    let registry = TestRegistry::start(RegistrySetup::default());
+    let proxy = FaultProxy::start(registry.port, 3, 40);
+    let work = tempfile::tempdir().expect("temp dir");
+    let layout = work.path().join("layout");
+    write_layout(
+        &layout,
+        &["latest", "1"],
+        &[200_000, 30_000, 5_000],
+        fresh_seed(),
+    );
+
+    let path = "test/faulty";
+    let report = push_layout(
+        &proxy.address(),
+        &format!("{}/{path}", proxy.address()),
+        &layout,
+        8,
+    )
+    .expect("push through faults");
+    assert!(
+        proxy.stats.faults.load(Ordering::SeqCst) > 0,
+        "no fault was injected"
+    );
+    assert_eq!(report.tags_set, 2);
+
+    // Each tag must name complete content: skopeo copies everything it points at,
+    // straight from the registry, and every digest matches the layout.
+    for tag in ["latest", "1"] {
+        let copy = work.path().join(format!("copy-{tag}"));
+        run(Command::new("skopeo").args([
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--dest-oci-accept-uncompressed-layers",
+            "--src-tls-verify=false",
+            &format!("docker://{}/{path}:{tag}", registry.address()),
+            &format!("oci:{}:{tag}", copy.display()),
+        ]));
+        assert_eq!(
+            sorted_blob_digests(&copy),
+            sorted_blob_digests(&layout),
+            "tag {tag}"
+        );
+    }
+}
+
+#[test]
+fn full_registry_storage_fails_without_tag() {
+    if !require_tool("docker-registry", "docker-registry") {
+        return;
+    }
+    // The registry's storage is a 512 KiB tmpfs, so a 2 MB layer cannot be stored.
+    let storage = tempfile::tempdir().expect("temp dir");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
+        .arg(storage.path())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !mounted {
+        eprintln!(
+            "skipped: mounting a tmpfs is not permitted here, so a full disk cannot be simulated"
+        );
+        return;
+    }
+    let _unmount = Unmount(storage.path().to_owned());
+    let registry = TestRegistry::start(RegistrySetup {
+        storage: Some(storage.path().join("registry")),
+        ..RegistrySetup::default()
+    });
+    let work = tempfile::tempdir().expect("temp dir");
+    write_layout(work.path(), &["latest"], &[2_000_000], fresh_seed());
+    let repository = format!("{}/test/full", registry.address());
+
+    let error =
+        push_layout(&registry.address(), &repository, work.path(), 2).expect_err("disk full");
+    assert!(error.contains("uploading blob"), "{error}");
+    let tag = support::http::get(
+        registry.port,
+        "/v2/test/full/manifests/latest",
+        Some("application/vnd.oci.image.index.v1+json"),
+    );
+    assert_eq!(
+        tag.status, 404,
+        "the tag exists although its content is missing"
+    );
+}
+
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn rate_limited_push_waits_retry_after() {
+    if !require_tool("docker-registry", "docker-registry") {
+        return;
+    }
+    let registry = TestRegistry::start(RegistrySetup::default());
+    let proxy = FaultProxy::start_rate_limited(registry.port, 2);
+    let work = tempfile::tempdir().expect("temp dir");
+    write_layout(work.path(), &["latest"], &[10_000], fresh_seed());
+
+    // The backoff is 20 ms, so a push that takes a second waited for `Retry-After: 1`.
+    let start = std::time::Instant::now();
+    let repository = format!("{}/test/limited", proxy.address());
+    let report = push_layout(&proxy.address(), &repository, work.path(), 4).expect("push");
+    assert_eq!(report.tags_set, 1);
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "push took {:?}, shorter than Retry-After",
+        start.elapsed()
+    );
+    assert!(proxy.stats.rate_limited.load(Ordering::SeqCst) >= 2);
+}
