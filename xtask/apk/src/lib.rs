@@ -2,8 +2,10 @@
 //! the installed database and a resolver. The crate knows nothing about images, so that
 //! both the image builder and the package builder can use it.
 
+pub mod cache;
 pub mod checksum;
 pub mod dependency;
+pub mod fetch;
 pub mod gzip;
 pub mod index;
 pub mod installed_db;
@@ -18,8 +20,10 @@ mod tar_write;
 mod test_support;
 pub mod version;
 
+pub use cache::Cache;
 pub use checksum::Checksum;
 pub use dependency::{Constraint, Dependency, DependencyError, Provide, VersionOp};
+pub use fetch::{FetchError, FetchedPackage, Fetcher, NetworkMode, RepositorySpec};
 pub use index::{
     Index, IndexError, IndexFile, Verification, read_index, read_index_file, write_index,
 };

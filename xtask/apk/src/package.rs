@@ -8,6 +8,7 @@
 //! signature covers every byte of the file through it.
 
 mod entries;
+mod extract;
 mod pkginfo;
 mod writer;
 
@@ -265,6 +266,25 @@ impl Package {
     {
         let data = self.bytes.get(self.control.end..).unwrap_or_default();
         entries::walk(data, options, visit).map_err(|kind| self.error(kind))
+    }
+}
+
+impl Package {
+    /// Extracts the data entries below `root` and returns their paths in archive order.
+    /// See [`Package::for_each_entry`] for the checks; in addition no entry is written
+    /// through a symlink. Owners are not applied, and device nodes are skipped.
+    pub fn extract_to(
+        &self,
+        root: &Path,
+        options: EntryOptions,
+    ) -> Result<Vec<String>, PackageError> {
+        let mut paths = Vec::new();
+        self.for_each_entry(options, |entry| {
+            extract::extract_entry(root, entry)?;
+            paths.push(entry.path.clone());
+            Ok(())
+        })?;
+        Ok(paths)
     }
 }
 

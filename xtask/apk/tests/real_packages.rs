@@ -44,6 +44,15 @@ fn check_repository(dir: &Path, keyring: &Keyring) -> usize {
             })
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(files > 0, "{} has files", path.display());
+        let root = tempfile::tempdir().expect("temp dir");
+        let extracted = package
+            .extract_to(root.path(), EntryOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            extracted
+                .iter()
+                .all(|p| root.path().join(p).symlink_metadata().is_ok())
+        );
     }
     index.index.packages.len()
 }

@@ -417,3 +417,48 @@ fn missing_datahash_rejected() {
         "{error}"
     );
 }
+
+#[test]
+fn extract_writes_files_and_links() {
+    let built = sample_builder().build(None).expect("build");
+    let package = Package::from_bytes("hello.apk", built.bytes).expect("read");
+    let root = tempfile::tempdir().expect("temp dir");
+    let paths = package
+        .extract_to(root.path(), EntryOptions::default())
+        .expect("extract");
+    assert_eq!(paths.len(), 10);
+    let content = fs_err::read_to_string(root.path().join("etc/hello.conf")).expect("file");
+    assert_eq!(content, "greeting=hello\n");
+    let link = fs_err::read_link(root.path().join("usr/bin/hi")).expect("symlink");
+    assert_eq!(link, std::path::Path::new("hello"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let metadata = fs_err::metadata(root.path().join("usr/bin/hello")).expect("metadata");
+        assert_eq!(metadata.permissions().mode() & 0o7777, 0o755);
+    }
+}
+
+#[test]
+fn extract_never_writes_through_symlink() {
+    let outside = tempfile::tempdir().expect("temp dir");
+    let target: &'static str = Box::leak(outside.path().display().to_string().into_boxed_str());
+    let entries = [
+        RawEntry {
+            link: target,
+            ..raw("escape", tar::EntryType::Symlink)
+        },
+        RawEntry {
+            content: b"owned".to_vec(),
+            ..raw("escape/file", tar::EntryType::Regular)
+        },
+    ];
+    let bytes = package_with_data(&raw_tar(&entries));
+    let package = Package::from_bytes("evil.apk", bytes).expect("read");
+    let root = tempfile::tempdir().expect("temp dir");
+    let error = package
+        .extract_to(root.path(), EntryOptions::default())
+        .expect_err("write through symlink");
+    assert!(error.to_string().contains("is a symlink"), "{error}");
+    assert!(!outside.path().join("file").exists());
+}
