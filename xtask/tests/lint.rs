@@ -45,8 +45,16 @@ accounts:
 fn good_catalog() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     write(dir.path(), "catalog.yaml", CATALOG);
-    write(dir.path(), "images/busybox/image.yaml", "versions:\n  - apko:\n      config: configs/latest.apko.yaml\n");
-    write(dir.path(), "images/busybox/configs/latest.apko.yaml", GOOD_CONFIG);
+    write(
+        dir.path(),
+        "images/busybox/image.yaml",
+        "versions:\n  - apko:\n      config: configs/latest.apko.yaml\n",
+    );
+    write(
+        dir.path(),
+        "images/busybox/configs/latest.apko.yaml",
+        GOOD_CONFIG,
+    );
     write(dir.path(), "images/busybox/tests/run.sh", "#!/bin/sh\n");
     dir
 }
@@ -55,7 +63,12 @@ fn good_catalog() -> tempfile::TempDir {
 fn lint_clean_catalog_passes() {
     let dir = good_catalog();
     let output = xtask(dir.path(), &["lint"]);
-    assert!(output.status.success(), "{}{}", stdout(&output), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(stdout(&output), "");
 }
 
@@ -65,7 +78,11 @@ fn lint_clean_catalog_passes() {
 fn lint_reports_every_problem() {
     let dir = good_catalog();
     let root = dir.path();
-    write(root, "catalog.yaml", "registry: ghcr.io\nnamespace: Example/images\narchs: [amd64, sparc]\n");
+    write(
+        root,
+        "catalog.yaml",
+        "registry: ghcr.io\nnamespace: Example/images\narchs: [amd64, sparc]\n",
+    );
     write(
         root,
         "images/busybox/image.yaml",
@@ -96,11 +113,27 @@ paths:
     permissions: 0o17777
 ",
     );
-    write(root, "images/Bad_Name/image.yaml", "versions:\n  - apko:\n      config: latest.yaml\n");
-    write(root, "images/dup/image.yaml", "versions: []\nversions: []\n");
+    write(
+        root,
+        "images/Bad_Name/image.yaml",
+        "versions:\n  - apko:\n      config: latest.yaml\n",
+    );
+    write(
+        root,
+        "images/dup/image.yaml",
+        "versions: []\nversions: []\n",
+    );
     write(root, "images/tabs/image.yaml", "versions:\n\t- apko: {}\n");
-    write(root, "packages/hello.yaml", "package:\n  name: hello\n  version: v2.12\n  epoch: 0\n");
-    write(root, "packages/extra.yaml", "package:\n  name: extra\n  version: 1.0\n  colour: red\n");
+    write(
+        root,
+        "packages/hello.yaml",
+        "package:\n  name: hello\n  version: v2.12\n  epoch: 0\n",
+    );
+    write(
+        root,
+        "packages/extra.yaml",
+        "package:\n  name: extra\n  version: 1.0\n  colour: red\n",
+    );
 
     let output = xtask(root, &["lint"]);
     let text = stdout(&output);
@@ -133,7 +166,11 @@ paths:
 #[test]
 fn lint_github_format_annotates() {
     let dir = good_catalog();
-    write(dir.path(), "images/busybox/configs/latest.apko.yaml", "contents:\n  packages: [busybox]\nentrypoint:\n  type: daemon\n");
+    write(
+        dir.path(),
+        "images/busybox/configs/latest.apko.yaml",
+        "contents:\n  packages: [busybox]\nentrypoint:\n  type: daemon\n",
+    );
     let output = xtask(dir.path(), &["lint", "--format", "github"]);
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
@@ -146,7 +183,11 @@ fn lint_github_format_annotates() {
 #[test]
 fn lint_uses_github_format_in_actions() {
     let dir = good_catalog();
-    write(dir.path(), "images/busybox/image.yaml", "versions:\n  - apko:\n      config: configs/latest.apko.yaml\n      tags: [':bad']\n");
+    write(
+        dir.path(),
+        "images/busybox/image.yaml",
+        "versions:\n  - apko:\n      config: configs/latest.apko.yaml\n      tags: [':bad']\n",
+    );
     let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["lint"])
         .current_dir(dir.path())
@@ -154,7 +195,12 @@ fn lint_uses_github_format_in_actions() {
         .output()
         .expect("run xtask");
     let text = stdout(&output);
-    assert!(text.starts_with("::error file=images/busybox/image.yaml,line=4,col=14::invalid tag `:bad`"), "{text}");
+    assert!(
+        text.starts_with(
+            "::error file=images/busybox/image.yaml,line=4,col=14::invalid tag `:bad`"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -176,7 +222,10 @@ fn lint_outside_catalog_says_where() {
     assert_eq!(output.status.code(), Some(1));
     assert!(text.contains("catalog.yaml: error: "), "{text}");
     assert!(text.contains("not found"), "{text}");
-    assert!(text.contains("hint: run the command in the catalog root"), "{text}");
+    assert!(
+        text.contains("hint: run the command in the catalog root"),
+        "{text}"
+    );
 }
 
 /// Hostile and broken YAML of every kind gives diagnostics, never a crash.
@@ -198,8 +247,16 @@ fn lint_never_panics_on_bad_yaml() {
         write(dir.path(), "images/busybox/image.yaml", input);
         let output = xtask(dir.path(), &["lint"]);
         let text = stdout(&output);
-        assert_eq!(output.status.code(), Some(1), "input {input:?} gave:\n{text}{}", String::from_utf8_lossy(&output.stderr));
-        assert!(text.contains("images/busybox/image.yaml"), "input {input:?} gave:\n{text}");
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "input {input:?} gave:\n{text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            text.contains("images/busybox/image.yaml"),
+            "input {input:?} gave:\n{text}"
+        );
     }
 }
 
@@ -240,17 +297,33 @@ fn lint_reads_real_catalog_corpus() {
     copy_tree(&corpus, &dir.path().join("images"));
     let output = xtask(dir.path(), &["lint"]);
     let text = stdout(&output);
-    let errors: Vec<&str> = text.lines().filter(|line| line.contains(": error: ")).collect();
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains(": error: "))
+        .collect();
     for expected in CORPUS_UNKNOWN_KEYS {
-        assert!(errors.iter().any(|line| line.starts_with(expected)), "missing `{expected}` in:\n{text}");
+        assert!(
+            errors.iter().any(|line| line.starts_with(expected)),
+            "missing `{expected}` in:\n{text}"
+        );
     }
     let typo = "images/rabbitmq/configs/latest.apko.yaml:21:5: error: unknown field `resursive`";
     assert!(errors.iter().any(|line| line.starts_with(typo)), "{text}");
-    assert_eq!(errors.len(), CORPUS_UNKNOWN_KEYS.len() + 1, "unexpected errors:\n{text}");
+    assert_eq!(
+        errors.len(),
+        CORPUS_UNKNOWN_KEYS.len() + 1,
+        "unexpected errors:\n{text}"
+    );
 
     let images = std::fs::read_dir(&corpus).expect("list corpus").count();
-    let files = text.lines().filter(|line| line.contains("has no tests")).count();
-    assert_eq!(files, images, "every image is read, and none has tests:\n{text}");
+    let files = text
+        .lines()
+        .filter(|line| line.contains("has no tests"))
+        .count();
+    assert_eq!(
+        files, images,
+        "every image is read, and none has tests:\n{text}"
+    );
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -280,8 +353,13 @@ fn recipes_from_real_repositories_parse() {
             if !path.to_string_lossy().ends_with(".melange.yaml") {
                 continue;
             }
-            let parsed = xtask::catalog::yaml::read::<xtask::catalog::recipe::RecipeFile>(&path, &path);
-            assert!(parsed.is_ok(), "{}", parsed.err().map(|d| d.to_string()).unwrap_or_default());
+            let parsed =
+                xtask::catalog::yaml::read::<xtask::catalog::recipe::RecipeFile>(&path, &path);
+            assert!(
+                parsed.is_ok(),
+                "{}",
+                parsed.err().map(|d| d.to_string()).unwrap_or_default()
+            );
             count += 1;
         }
     }

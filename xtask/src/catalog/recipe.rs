@@ -19,7 +19,7 @@ pub struct RecipeFile {
     #[serde(default)]
     pub var_transforms: Vec<VarTransform>,
     #[serde(default)]
-    pub pipeline: Vec<Step>,
+    pub pipeline: Vec<Spanned<Step>>,
     #[serde(default)]
     pub subpackages: Vec<Subpackage>,
     /// Update-monitoring settings for bots; not used by builds.
@@ -160,7 +160,7 @@ pub struct Step {
     pub environment: BTreeMap<String, String>,
     /// Nested steps, run in order.
     #[serde(default)]
-    pub pipeline: Vec<Step>,
+    pub pipeline: Vec<Spanned<Step>>,
     pub label: Option<String>,
 }
 
@@ -172,7 +172,7 @@ pub struct Subpackage {
     #[serde(default)]
     pub dependencies: Dependencies,
     #[serde(default)]
-    pub pipeline: Vec<Step>,
+    pub pipeline: Vec<Spanned<Step>>,
     #[serde(rename = "if")]
     pub condition: Option<String>,
     #[serde(default)]
