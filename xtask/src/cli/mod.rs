@@ -4,6 +4,7 @@
 mod lint;
 mod list;
 mod logging;
+mod package;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ pub enum Command {
     Lint(lint::Args),
     /// Print the catalog: images, variants, tags and architectures.
     List(list::Args),
+    /// Build recipes from `packages/` into the local signed APK repository.
+    Package(package::Args),
 }
 
 /// Settings every command receives.
@@ -69,6 +72,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Lint(args) => lint::run(&context, args),
         Command::List(args) => list::run(&context, args),
+        Command::Package(args) => package::run(&context, args),
     }
 }
 
