@@ -45,6 +45,7 @@ pub fn arch_dir(repository: &Path, arch: TargetArch) -> PathBuf {
 /// reader never sees a partial file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RepositoryError> {
     use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
     let io_error = |source| RepositoryError::Io {
         path: path.to_path_buf(),
         source,
@@ -52,6 +53,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RepositoryError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(dir).map_err(io_error)?;
     let mut temporary = tempfile::NamedTempFile::new_in(dir).map_err(io_error)?;
+    // Temporary files are created 0600; repository files are for every reader.
+    temporary
+        .as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(io_error)?;
     temporary.write_all(bytes).map_err(io_error)?;
     temporary
         .persist(path)

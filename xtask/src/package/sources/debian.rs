@@ -54,9 +54,17 @@ impl DebianSource {
     ) -> Result<Option<PathBuf>, SourceError> {
         let place = format!("apt-get source --download-only {self}");
         let dir = store.temporary_dir()?;
-        let outcome = match self.download_into(dir.path()) {
-            Ok(files) => self.store_matching(store, digest, files)?,
-            Err(outcome) => Err(outcome),
+        // apt-get fails as a whole when one file of the source package is missing
+        // from the archive, but keeps the files it did download. Those are checked
+        // too: the checksum decides, not apt-get's exit status.
+        let downloaded = self.download_into(dir.path());
+        let files = list_files(dir.path());
+        let outcome = match self.store_matching(store, digest, files)? {
+            Ok(path) => Ok(path),
+            Err(mismatch) => Err(match downloaded {
+                Ok(()) => mismatch,
+                Err(failure) => failure,
+            }),
         };
         match outcome {
             Ok(path) => Ok(Some(path)),
@@ -67,32 +75,24 @@ impl DebianSource {
         }
     }
 
-    fn download_into(&self, dir: &std::path::Path) -> Result<Vec<PathBuf>, String> {
+    fn download_into(&self, dir: &std::path::Path) -> Result<(), String> {
         let output = Command::new("apt-get")
             .args(["source", "--download-only", "--quiet", "--quiet"])
             .arg(self.to_string())
             .current_dir(dir)
             .output()
             .map_err(|error| format!("cannot run apt-get: {error} (is this a Debian system?)"))?;
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            let mut message = format!("apt-get failed ({}): {}", output.status, last_line(&stderr));
-            if stderr.contains("deb-src") {
-                message.push_str(
-                    "; hint: add `deb-src` entries (bash .ci/setup does) and run `apt-get update`",
-                );
-            }
-            return Err(message);
+        if output.status.success() {
+            return Ok(());
         }
-        let mut files = Vec::new();
-        for entry in fs_err::read_dir(dir).map_err(|error| error.to_string())? {
-            let path = entry.map_err(|error| error.to_string())?.path();
-            if path.is_file() {
-                files.push(path);
-            }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let mut message = format!("apt-get failed ({}): {}", output.status, last_line(&stderr));
+        if stderr.contains("deb-src") {
+            message.push_str(
+                "; hint: add `deb-src` entries (bash .ci/setup does) and run `apt-get update`",
+            );
         }
-        files.sort();
-        Ok(files)
+        Err(message)
     }
 
     fn store_matching(
@@ -122,6 +122,19 @@ impl std::fmt::Display for DebianSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}={}", self.package, self.version)
     }
+}
+
+fn list_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs_err::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|path| path.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
 }
 
 fn last_line(text: &str) -> &str {
