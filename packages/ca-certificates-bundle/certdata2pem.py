@@ -1,8 +1,8 @@
 """Print the certificates that Mozilla's certdata.txt trusts for TLS servers, as PEM.
 
-certdata.txt lists objects of attributes. A CKO_CERTIFICATE object holds the DER
-bytes in CKA_VALUE; a CKO_NSS_TRUST object with the same label says what the
-certificate is trusted for. Only certificates whose CKA_TRUST_SERVER_AUTH is
+certdata.txt lists objects of attributes. A CKO_CERTIFICATE object contains the DER
+bytes in CKA_VALUE, and a CKO_NSS_TRUST object with the same label records what
+the certificate is trusted for. Only certificates whose CKA_TRUST_SERVER_AUTH is
 CKT_NSS_TRUSTED_DELEGATOR are printed, in file order. Only the standard library is
 used, so that the host's /usr/bin/python3 runs it inside the build sandbox.
 """

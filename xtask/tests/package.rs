@@ -49,7 +49,7 @@ subpackages:
       - uses: split/dev
 "#;
 
-/// A key pair shared by the tests: RSA generation takes a moment.
+/// Returns a key pair shared by the tests, because RSA key generation is slow.
 fn key_pair() -> &'static apk::KeyPairPem {
     static PAIR: OnceLock<apk::KeyPairPem> = OnceLock::new();
     PAIR.get_or_init(|| apk::generate_key_pair(2048).expect("generate key"))
@@ -61,7 +61,8 @@ fn write(root: &Path, path: &str, content: impl AsRef<[u8]>) {
     std::fs::write(path, content).expect("write file");
 }
 
-/// A source tarball holding `demo-1.0.0/greeting.txt`, and its SHA-256.
+/// Writes a source tarball containing `demo-1.0.0/greeting.txt` and returns its bytes
+/// and SHA-256.
 fn tarball(dir: &Path) -> (Vec<u8>, String) {
     let source = dir.join("demo-1.0.0");
     std::fs::create_dir_all(&source).expect("create source folder");
@@ -350,7 +351,7 @@ fn package_failing_step_keeps_workspace() {
         .expect("workspace path printed");
     assert!(Path::new(kept).join("home").is_dir(), "{kept} missing");
 
-    // The repository still holds the last good build only.
+    // The repository still contains only the last good build.
     assert!(fixture.arch_dir().join("demo-1.0.0-r0.apk").is_file());
     assert!(!fixture.arch_dir().join("demo-1.0.1-r0.apk").exists());
     let index_after = std::fs::read(fixture.arch_dir().join("APKINDEX.tar.gz")).expect("index");

@@ -25,7 +25,7 @@ pub struct BuildSettings {
     pub repository: PathBuf,
     /// Parent of the build workspaces.
     pub work_dir: PathBuf,
-    /// How steps are isolated.
+    /// Isolation of build steps.
     pub isolation: Isolation,
     /// `SOURCE_DATE_EPOCH` of every package.
     pub source_date_epoch: u64,
@@ -33,7 +33,7 @@ pub struct BuildSettings {
     pub force: bool,
 }
 
-/// What happened to one recipe for one architecture.
+/// Result of one recipe for one architecture.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// The stamp matched; nothing was done.
@@ -81,7 +81,7 @@ fn kept_note(workspace: &Option<PathBuf>) -> String {
     }
 }
 
-/// What failed in a build.
+/// Failures of a build.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildErrorKind {
     /// The recipe is invalid.
@@ -119,7 +119,7 @@ pub enum BuildErrorKind {
     DependencyFailed(String),
 }
 
-/// How a step failed.
+/// Failures of one step.
 #[derive(Debug, thiserror::Error)]
 pub enum StepFailure {
     /// Its script failed.
@@ -358,7 +358,7 @@ pub fn targets(recipe: &Recipe, arch: TargetArch) -> bool {
             .any(|name| name.value == "all" || name.value.parse::<TargetArch>() == Ok(arch))
 }
 
-/// The recipe's own folder, `packages/<name>/`, when it exists.
+/// Returns the recipe's own folder, `packages/<name>/`, when it exists.
 pub fn recipe_dir(root: &Path, recipe: &Recipe) -> Option<PathBuf> {
     let dir = root
         .join(&recipe.path)

@@ -25,7 +25,7 @@ pub use variables::ScriptPaths;
 /// Deepest nesting of `uses:` inside pipelines; deeper means a pipeline calls itself.
 const MAX_PIPELINE_DEPTH: usize = 16;
 
-/// Where a step comes from: the recipe file, its line and a label for messages.
+/// Origin of a step: the recipe file, its line and a label for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepLocation {
     /// Recipe file relative to the catalog root.
@@ -49,14 +49,14 @@ impl fmt::Display for StepLocation {
     }
 }
 
-/// What a planned step does.
+/// Work of a planned step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Runs a shell script in the sandbox.
     Script {
         /// The script, substitutions made.
         script: String,
-        /// Folder it runs in, as the script sees it.
+        /// Folder it runs in, as a path inside the sandbox (a host path without one).
         working_directory: String,
         /// Variables set for the script on top of the builder's own.
         environment: BTreeMap<String, String>,
@@ -70,9 +70,9 @@ pub use fetch::FetchStep;
 /// One step, ready to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedStep {
-    /// Where it comes from.
+    /// Origin in the recipe.
     pub location: StepLocation,
-    /// What it does.
+    /// The work.
     pub action: Action,
 }
 
@@ -106,11 +106,11 @@ pub struct BuildPlan {
 pub struct PlanError {
     /// The step.
     pub location: StepLocation,
-    /// What is wrong, boxed to keep results small.
+    /// The problem, boxed to keep results small.
     pub kind: Box<PlanErrorKind>,
 }
 
-/// What is wrong with a recipe step.
+/// Problems in a recipe step.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanErrorKind {
     /// A substitution failed.
@@ -150,7 +150,7 @@ pub enum PlanErrorKind {
     InvalidWith {
         /// The input.
         key: String,
-        /// What is wrong.
+        /// Description of the problem.
         message: String,
     },
     /// The step has both `uses:` and `runs:`.
@@ -167,7 +167,7 @@ pub enum PlanErrorKind {
     VarTransform {
         /// The variable it defines.
         to: String,
-        /// What is wrong.
+        /// Description of the problem.
         message: String,
     },
 }
@@ -393,17 +393,20 @@ impl Planner<'_> {
 
     fn location_of(&self, spanned: &Spanned<Step>, context: &Context) -> StepLocation {
         let step = &spanned.value;
-        let own_label = step_label(step);
         match &context.location {
-            // Steps inside a named pipeline report the recipe step that uses it.
+            // Steps inside a named pipeline report the recipe step that uses it, and
+            // add their own name where they have one.
             Some(outer) => StepLocation {
-                label: format!("{} > {own_label}", outer.label),
+                label: match &step.name {
+                    Some(name) => format!("{} > {name}", outer.label),
+                    None => outer.label.clone(),
+                },
                 ..outer.clone()
             },
             None => StepLocation {
                 recipe: self.recipe_path.to_path_buf(),
                 line: spanned.referenced.line(),
-                label: own_label,
+                label: step_label(step),
             },
         }
     }
@@ -428,7 +431,7 @@ impl Planner<'_> {
     }
 }
 
-/// The variables a named pipeline's steps see: the caller's, plus `inputs.*` from
+/// Returns the variables of a named pipeline's steps: the caller's, plus `inputs.*` from
 /// `with:` or the input defaults.
 fn inputs(
     pipeline: &Pipeline,

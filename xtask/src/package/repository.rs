@@ -36,7 +36,7 @@ pub enum RepositoryError {
     },
 }
 
-/// The repository folder for one architecture: `<out>/<arch>/`.
+/// Returns the repository folder for one architecture: `<out>/<arch>/`.
 pub fn arch_dir(repository: &Path, arch: TargetArch) -> PathBuf {
     repository.join(arch.apk_name())
 }

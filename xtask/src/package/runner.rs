@@ -15,7 +15,7 @@ use super::tools::{self, MissingTool};
 /// Lines of the build log shown when a step fails.
 const LOG_TAIL_LINES: usize = 25;
 
-/// How steps are isolated from the host.
+/// Isolation of build steps from the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isolation {
     /// In a bubblewrap sandbox.
@@ -91,7 +91,7 @@ impl Workspace {
         })
     }
 
-    /// The host folder holding the destination folder of package `name`.
+    /// Returns the host path of the destination folder of package `name`.
     pub fn destdir(&self, name: &str) -> PathBuf {
         self.home.join("melange-out").join(name)
     }
@@ -100,7 +100,7 @@ impl Workspace {
 /// Runs build scripts for one architecture.
 #[derive(Debug, Clone)]
 pub struct Runner {
-    /// How steps are isolated.
+    /// Isolation of the steps.
     pub isolation: Isolation,
     /// The architecture being built.
     pub arch: TargetArch,
@@ -222,7 +222,7 @@ impl Runner {
         Ok(command)
     }
 
-    /// The variables every step gets: a fixed `PATH` and locale, `SOURCE_DATE_EPOCH`,
+    /// Returns the variables every step gets: a fixed `PATH` and locale, `SOURCE_DATE_EPOCH`,
     /// and the target's toolchain (`CC=aarch64-linux-gnu-gcc` and so on).
     fn environment(&self, workspace: &Workspace) -> BTreeMap<String, String> {
         let paths = self.script_paths(workspace);

@@ -25,7 +25,7 @@ pub struct Job {
 #[error("recipes need each other at build time: {}", .0.join(", "))]
 pub struct DependencyCycle(pub Vec<String>);
 
-/// The recipes to build: those in `selected` (every recipe when empty) and, recursively,
+/// Selects the recipes to build: those in `selected` (every recipe when empty) and, recursively,
 /// the local recipes they need at build time.
 pub fn select<'a>(recipes: &'a [Recipe], selected: &[String]) -> Result<Vec<&'a Recipe>, String> {
     let mut wanted: BTreeSet<String> = BTreeSet::new();

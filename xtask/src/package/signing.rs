@@ -1,7 +1,7 @@
 //! The key that signs packages and the index. The repository's public key is named in
 //! `catalog.yaml` (`packages.signing-key`); its private key comes from a flag or
 //! `XTASK_PACKAGE_SIGNING_KEY` and must match. Without a private key, an ephemeral key
-//! kept in the cache folder signs instead, and the log says so: images must then trust
+//! kept in the cache folder signs instead, with a warning in the log: images must then trust
 //! the ephemeral public key written next to the repository.
 
 use std::path::{Path, PathBuf};
@@ -41,7 +41,7 @@ pub enum SigningError {
     /// The ephemeral key could not be generated or stored.
     #[error("failed to create the ephemeral signing key `{}`: {message}", path.display())]
     Ephemeral {
-        /// Where it is kept.
+        /// Path of the stored key.
         path: PathBuf,
         /// What failed.
         message: String,
@@ -60,7 +60,7 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    /// The key's file name, as apk keyrings name it.
+    /// Returns the key's file name, as apk keyrings name it.
     pub fn name(&self) -> &str {
         self.private.name()
     }

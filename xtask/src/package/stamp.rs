@@ -15,7 +15,7 @@ use super::target::TargetArch;
 /// stamps stop matching.
 const BUILDER_FORMAT: &str = "xtask-package-1";
 
-/// What was built for a recipe and from which inputs.
+/// Record of a recipe's build: the hash of its inputs and the files written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamp {
     /// Hex SHA-256 of the inputs.
