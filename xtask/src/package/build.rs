@@ -216,6 +216,11 @@ pub fn build_recipe(
 
     let started = Instant::now();
     tracing::info!(recipe = %recipe.name, %arch, "building");
+    // NOTE: two runs sharing a cache folder use the same workspace path for a recipe
+    // and architecture; running them at the same time corrupts both builds.
+    // NOTE: local packages named in `environment.contents.packages` order the builds
+    // and enter the content hash, but are not installed into the sandbox: steps see
+    // only the host toolchain.
     let workspace = Workspace::create(workspace_root.clone(), recipe_dir)
         .map_err(|e| io_error(&workspace_root, e))?;
     let kept = Some(workspace.root.clone());
