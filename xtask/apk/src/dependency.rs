@@ -28,7 +28,7 @@ pub enum DependencyError {
         /// The dependency as written.
         text: String,
     },
-    /// The comparison operator is not one apk knows.
+    /// The comparison operator is not one of the apk operators.
     #[error(
         "invalid dependency `{text}`: unknown operator `{operator}`\n\
          hint: use one of =, <, <=, >, >=, ~ or ><"
@@ -173,10 +173,14 @@ pub struct Dependency {
 const OPERATOR_CHARS: &[char] = &['<', '>', '=', '~'];
 
 fn is_valid_name(name: &str) -> bool {
+    // Bytes rather than chars: this runs for every name of an index, and multi-byte
+    // UTF-8 sequences never contain these ASCII bytes.
     !name.is_empty()
-        && !name
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>=~@!".contains(c))
+        && name.bytes().all(|byte| {
+            !byte.is_ascii_whitespace()
+                && !byte.is_ascii_control()
+                && !matches!(byte, b'<' | b'>' | b'=' | b'~' | b'@' | b'!')
+        })
 }
 
 impl Dependency {

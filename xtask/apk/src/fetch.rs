@@ -118,6 +118,20 @@ impl RepositorySpec {
         }
     }
 
+    /// Returns the location of the index for `arch`: a URL, or a path for a folder.
+    pub fn index_url(&self, arch: &str) -> String {
+        format!("{}/{arch}/APKINDEX.tar.gz", self.url.trim_end_matches('/'))
+    }
+
+    /// Returns the location of a package of this repository, as written in lock files.
+    pub fn package_url(&self, arch: &str, info: &PackageInfo) -> String {
+        format!(
+            "{}/{arch}/{}",
+            self.url.trim_end_matches('/'),
+            info.file_name()
+        )
+    }
+
     fn location(&self) -> Result<Location, FetchError> {
         if let Some(path) = self.url.strip_prefix("file://") {
             return Ok(Location::Local(PathBuf::from(path)));

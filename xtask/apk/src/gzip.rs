@@ -34,8 +34,8 @@ pub enum GzipError {
         /// The cap in bytes.
         limit: u64,
     },
-    /// The file holds more members than its format allows.
-    #[error("the file holds more than {limit} gzip streams")]
+    /// The file contains more members than its format allows.
+    #[error("the file contains more than {limit} gzip streams")]
     TooManyStreams {
         /// The max number of members.
         limit: usize,

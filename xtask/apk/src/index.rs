@@ -12,7 +12,7 @@ pub use text::{Index, IndexTextError};
 pub struct IndexError {
     /// The file path or URL, as given by the caller.
     pub file: String,
-    /// What failed.
+    /// The failed step.
     #[source]
     pub kind: IndexErrorKind,
 }

@@ -1,10 +1,10 @@
 //! The installed database, `lib/apk/db/installed`, in the format apk-tools 2 writes.
 //!
-//! Each package is its index entry (`C P V A S I T U L o m t c k D p i`), then `r:`
-//! replaces, `q:` replaces priority, `s:` repository tag and `f:` broken flags, then
-//! its folders and files: `F:` folder, `M:` folder owner and mode when not `0:0:755`,
-//! `R:` file name, `a:` file owner and mode when not `0:0:644`, `Z:` file checksum.
-//! A blank line ends each package. Scanners such as trivy, grype and syft read this file
+//! Each package starts with its index entry (`C P V A S I T U L o m t c k D p i`). Then
+//! come `r:` replaces, `q:` replaces priority, `s:` repository tag and `f:` broken flags.
+//! Then come its folders and files: `F:` folder, `M:` folder owner and mode when not
+//! `0:0:755`, `R:` file name, `a:` file owner and mode when not `0:0:644`, and `Z:` file
+//! checksum. A blank line ends each package. Scanners such as trivy, grype and syft read this file
 //! to list the packages of an image.
 
 use std::fmt::Write as _;

@@ -259,7 +259,7 @@ impl Keyring {
         Ok(())
     }
 
-    /// Loads every `*.pub` file of a folder (as `/etc/apk/keys` holds them), in name order.
+    /// Loads every `*.pub` file of a folder (the layout of `/etc/apk/keys`), in name order.
     pub fn load_dir(&mut self, dir: &Path) -> Result<(), KeyringError> {
         let error = |source: std::io::Error| KeyringError {
             path: dir.into(),
@@ -303,7 +303,7 @@ impl Keyring {
         self.keys.len()
     }
 
-    /// Returns true when the keyring holds no key.
+    /// Returns true when the keyring contains no key.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }

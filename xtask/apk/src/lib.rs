@@ -1,6 +1,20 @@
 //! The Alpine package (apk) format: versions, dependencies, indexes, packages, signatures,
-//! the installed database and a resolver. The crate knows nothing about images, so that
-//! both the image builder and the package builder can use it.
+//! the installed database and a resolver. The crate has no notion of images, so that both
+//! the image builder and the package builder can use it.
+//!
+//! A typical image build:
+//!
+//! 1. [`Fetcher::fetch_repositories`] reads and verifies each repository's index
+//!    (through the [`Cache`] for remote repositories).
+//! 2. [`Universe::new`] indexes those packages for one architecture, and [`resolve`]
+//!    turns the world into packages in install order ([`resolver::check_arch_versions`]
+//!    compares the results of several architectures).
+//! 3. [`Fetcher::fetch_resolution`] downloads and verifies every package.
+//! 4. [`Package::for_each_entry`] streams each package's files into a layer, and
+//!    [`InstalledPackage::add_entry`] records them for [`write_installed_db`].
+//!
+//! Repository tooling uses [`PackageBuilder`], [`write_index`] and
+//! [`generate_key_pair`].
 
 pub mod cache;
 pub mod checksum;

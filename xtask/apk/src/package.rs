@@ -34,7 +34,7 @@ use crate::signature::{self, Signature, SignatureError};
 pub struct PackageError {
     /// The file path or name, as given by the caller.
     pub file: String,
-    /// What failed (boxed to keep `Result`s small).
+    /// The failed step (boxed to keep `Result`s small).
     #[source]
     pub kind: Box<PackageErrorKind>,
 }

@@ -120,9 +120,6 @@ pub struct PackageInfo {
     pub unknown: Vec<(char, String)>,
 }
 
-/// Field letters that [`PackageInfo`] reads. The installed database adds its own.
-pub const KNOWN_FIELDS: &str = "CPVASITULomtckDpirq";
-
 impl PackageInfo {
     /// Creates a package with only the required fields set.
     pub fn new(name: impl Into<String>, version: Version, arch: impl Into<String>) -> Self {
@@ -222,6 +219,30 @@ impl PackageInfo {
     }
 }
 
+fn is_known_field(field: char) -> bool {
+    matches!(
+        field,
+        'C' | 'P'
+            | 'V'
+            | 'A'
+            | 'S'
+            | 'I'
+            | 'T'
+            | 'U'
+            | 'L'
+            | 'o'
+            | 'm'
+            | 't'
+            | 'c'
+            | 'k'
+            | 'D'
+            | 'p'
+            | 'i'
+            | 'r'
+            | 'q'
+    )
+}
+
 /// Splits an `X:value` line.
 pub(crate) fn split_field(line_number: usize, line: &str) -> Result<(char, &str), FieldError> {
     let syntax = || FieldError::Syntax {
@@ -238,17 +259,17 @@ pub(crate) fn split_field(line_number: usize, line: &str) -> Result<(char, &str)
 }
 
 #[derive(Default)]
-struct Builder {
+struct Builder<'a> {
     name: Option<String>,
     version: Option<Version>,
     arch: Option<String>,
     seen: Vec<char>,
-    pending: Vec<(usize, char, String)>,
+    pending: Vec<(usize, char, &'a str)>,
 }
 
-impl Builder {
-    fn set(&mut self, line: usize, field: char, value: &str) -> Result<(), FieldError> {
-        if KNOWN_FIELDS.contains(field) {
+impl<'a> Builder<'a> {
+    fn set(&mut self, line: usize, field: char, value: &'a str) -> Result<(), FieldError> {
+        if is_known_field(field) {
             if self.seen.contains(&field) {
                 return Err(FieldError::Duplicate { line, field });
             }
@@ -262,7 +283,7 @@ impl Builder {
                 self.version = Some(version);
             }
             'A' => self.arch = Some(value.to_owned()),
-            _ => self.pending.push((line, field, value.to_owned())),
+            _ => self.pending.push((line, field, value)),
         }
         Ok(())
     }
@@ -301,41 +322,36 @@ fn dependencies(line: usize, field: char, text: &str) -> Result<Vec<Dependency>,
     })
 }
 
-fn apply(
-    info: &mut PackageInfo,
-    line: usize,
-    field: char,
-    value: String,
-) -> Result<(), FieldError> {
+fn apply(info: &mut PackageInfo, line: usize, field: char, value: &str) -> Result<(), FieldError> {
     match field {
         'C' => {
             let checksum =
-                Checksum::parse(&value).map_err(|source| FieldError::Checksum { line, source })?;
+                Checksum::parse(value).map_err(|source| FieldError::Checksum { line, source })?;
             info.checksum = Some(checksum);
         }
-        'S' => info.size = number(line, field, &value)?,
-        'I' => info.installed_size = number(line, field, &value)?,
-        'T' => info.description = value,
-        'U' => info.url = value,
-        'L' => info.license = value,
-        'o' => info.origin = Some(value),
-        'm' => info.maintainer = Some(value),
-        't' => info.build_time = Some(number(line, field, &value)?),
-        'c' => info.commit = Some(value),
-        'k' => info.provider_priority = Some(number(line, field, &value)?),
-        'D' => info.depends = dependencies(line, field, &value)?,
+        'S' => info.size = number(line, field, value)?,
+        'I' => info.installed_size = number(line, field, value)?,
+        'T' => info.description = value.to_owned(),
+        'U' => info.url = value.to_owned(),
+        'L' => info.license = value.to_owned(),
+        'o' => info.origin = Some(value.to_owned()),
+        'm' => info.maintainer = Some(value.to_owned()),
+        't' => info.build_time = Some(number(line, field, value)?),
+        'c' => info.commit = Some(value.to_owned()),
+        'k' => info.provider_priority = Some(number(line, field, value)?),
+        'D' => info.depends = dependencies(line, field, value)?,
         'p' => {
             info.provides =
-                Provide::parse_list(&value).map_err(|source| FieldError::Dependency {
+                Provide::parse_list(value).map_err(|source| FieldError::Dependency {
                     line,
                     field,
                     source,
                 })?;
         }
-        'i' => info.install_if = dependencies(line, field, &value)?,
-        'r' => info.replaces = dependencies(line, field, &value)?,
-        'q' => info.replaces_priority = Some(number(line, field, &value)?),
-        _ => info.unknown.push((field, value)),
+        'i' => info.install_if = dependencies(line, field, value)?,
+        'r' => info.replaces = dependencies(line, field, value)?,
+        'q' => info.replaces_priority = Some(number(line, field, value)?),
+        _ => info.unknown.push((field, value.to_owned())),
     }
     Ok(())
 }

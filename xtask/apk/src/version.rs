@@ -79,17 +79,17 @@ enum Kind {
     End,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Token {
-    InitialDigit(String),
-    Digit(String),
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Token<'a> {
+    InitialDigit(&'a str),
+    Digit(&'a str),
     Letter(u8),
     Suffix(Suffix),
-    SuffixNumber(String),
-    Revision(String),
+    SuffixNumber(&'a str),
+    Revision(&'a str),
 }
 
-impl Token {
+impl Token<'_> {
     fn kind(&self) -> Kind {
         match self {
             Self::InitialDigit(_) => Kind::InitialDigit,
@@ -104,19 +104,33 @@ impl Token {
 
 /// A validated apk version. Equality, ordering and hashing follow apk-tools, so `01.0`
 /// equals `1.0`, while [`Version::as_str`] keeps the original spelling.
+///
+/// Only the text is stored, and comparisons tokenize it again, as apk-tools does: indexes
+/// hold tens of thousands of versions but the resolver compares few of them, so this
+/// saves an allocation per version component.
 #[derive(Debug, Clone)]
 pub struct Version {
     text: String,
-    tokens: Vec<Token>,
 }
 
 impl Version {
     /// Parses and validates a version string.
     pub fn parse(text: &str) -> Result<Self, VersionError> {
-        let tokens = tokenize(text)?;
+        if text.is_empty() {
+            return Err(VersionError::Empty);
+        }
+        let mut tokens = Tokens::new(text);
+        for token in &mut tokens {
+            if let Err((offset, reason)) = token {
+                return Err(VersionError::Invalid {
+                    version: text.to_owned(),
+                    offset,
+                    reason,
+                });
+            }
+        }
         Ok(Self {
             text: text.to_owned(),
-            tokens,
         })
     }
 
@@ -128,111 +142,148 @@ impl Version {
     /// Returns true when `prefix` matches this version token by token, the `~` rule of
     /// apk dependencies (`1.2.3` matches `~1.2` but `1.20` does not).
     pub fn has_prefix(&self, prefix: &Version) -> bool {
-        match compare_tokens(&self.tokens, &prefix.tokens) {
+        match compare_tokens(&self.text, &prefix.text) {
             (Ordering::Equal, _) => true,
             (_, Some(b_ended)) => b_ended,
             _ => false,
         }
     }
+
+    fn tokens(&self) -> impl Iterator<Item = Token<'_>> {
+        // The text was validated by `parse`, so no token is an error.
+        Tokens::new(&self.text).map_while(Result::ok)
+    }
 }
 
-/// Splits `text` into tokens. Rejects what apk-tools 2.14 rejects, and also an empty
-/// component after `.`, an empty `_` suffix and `-r` without digits, which apk-tools
-/// reads as zero or as no suffix and so hides typos.
-fn tokenize(text: &str) -> Result<Vec<Token>, VersionError> {
-    if text.is_empty() {
-        return Err(VersionError::Empty);
+/// An iterator over the tokens of a version string. It yields an error, then stops, at
+/// the first byte that breaks the grammar. Beyond apk-tools 2.14 it also rejects an
+/// empty component after `.`, an empty `_` suffix and `-r` without digits, which
+/// apk-tools reads as zero or as no suffix and so hides typos.
+struct Tokens<'a> {
+    text: &'a str,
+    pos: usize,
+    last: Option<Kind>,
+    failed: bool,
+}
+
+impl<'a> Tokens<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            pos: 0,
+            last: None,
+            failed: false,
+        }
     }
-    let bytes = text.as_bytes();
-    let invalid = |offset: usize, reason: &'static str| VersionError::Invalid {
-        version: text.to_owned(),
-        offset,
-        reason,
-    };
-    let digits_end = |start: usize| {
+
+    fn digits_end(&self, start: usize) -> usize {
+        let bytes = self.text.as_bytes();
         let mut end = start;
         while bytes.get(end).is_some_and(u8::is_ascii_digit) {
             end += 1;
         }
         end
-    };
-    let slice = |start: usize, end: usize| text.get(start..end).unwrap_or_default().to_owned();
-
-    let mut pos = digits_end(0);
-    if pos == 0 {
-        return Err(invalid(0, "a version starts with a digit"));
     }
-    let mut tokens = vec![Token::InitialDigit(slice(0, pos))];
-    let mut last = Kind::InitialDigit;
-    while let Some(&byte) = bytes.get(pos) {
-        let start = pos;
-        match byte {
+
+    fn slice(&self, start: usize, end: usize) -> &'a str {
+        self.text.get(start..end).unwrap_or_default()
+    }
+
+    fn next_token(&mut self) -> Result<Option<Token<'a>>, (usize, &'static str)> {
+        let bytes = self.text.as_bytes();
+        let start = self.pos;
+        let Some(last) = self.last else {
+            let end = self.digits_end(0);
+            if end == 0 {
+                return Err((0, "a version starts with a digit"));
+            }
+            self.pos = end;
+            return Ok(Some(Token::InitialDigit(self.slice(0, end))));
+        };
+        let Some(&byte) = bytes.get(start) else {
+            return Ok(None);
+        };
+        let token = match byte {
             b'a'..=b'z' => {
                 if last > Kind::Digit {
-                    return Err(invalid(start, "a letter may only follow a number"));
+                    return Err((start, "a letter may only follow a number"));
                 }
-                tokens.push(Token::Letter(byte));
-                last = Kind::Letter;
-                pos += 1;
+                self.pos += 1;
+                Token::Letter(byte)
             }
             b'.' | b'0'..=b'9' => {
                 if byte == b'.' {
                     if last > Kind::Digit {
-                        return Err(invalid(start, "`.` may only follow a number"));
+                        return Err((start, "`.` may only follow a number"));
                     }
-                    pos += 1;
+                    self.pos += 1;
                 }
-                let end = digits_end(pos);
-                if end == pos {
-                    return Err(invalid(pos, "expected digits"));
+                let end = self.digits_end(self.pos);
+                if end == self.pos {
+                    return Err((self.pos, "expected digits"));
                 }
-                let value = slice(pos, end);
-                tokens.push(match last {
+                let value = self.slice(self.pos, end);
+                self.pos = end;
+                match last {
                     Kind::Suffix => Token::SuffixNumber(value),
                     Kind::InitialDigit | Kind::Digit if byte == b'.' => Token::Digit(value),
                     // Digits right after a letter, as in Alpine's `0.99f7-r1`: apk-tools
                     // 2.10 accepts them as a further number component.
                     Kind::Letter if byte != b'.' => Token::Digit(value),
-                    _ => return Err(invalid(start, "digits are not allowed here")),
-                });
-                last = tokens.last().map_or(Kind::Digit, Token::kind);
-                pos = end;
+                    _ => return Err((start, "digits are not allowed here")),
+                }
             }
             b'_' => {
                 if last > Kind::SuffixNumber {
-                    return Err(invalid(start, "a `_suffix` may not follow the revision"));
+                    return Err((start, "a `_suffix` may not follow the revision"));
                 }
                 let mut end = start + 1;
                 while bytes.get(end).is_some_and(u8::is_ascii_lowercase) {
                     end += 1;
                 }
-                let name = slice(start + 1, end);
-                let suffix = Suffix::from_name(&name).ok_or_else(|| {
-                    invalid(
-                        start,
-                        "unknown suffix (expected alpha, beta, pre, rc, cvs, svn, git, hg or p)",
-                    )
-                })?;
-                tokens.push(Token::Suffix(suffix));
-                last = Kind::Suffix;
-                pos = end;
+                let suffix = Suffix::from_name(self.slice(start + 1, end)).ok_or((
+                    start,
+                    "unknown suffix (expected alpha, beta, pre, rc, cvs, svn, git, hg or p)",
+                ))?;
+                self.pos = end;
+                Token::Suffix(suffix)
             }
             b'-' => {
-                if bytes.get(pos + 1) != Some(&b'r') || last >= Kind::Revision {
-                    return Err(invalid(start, "`-` must start a single `-rN` revision"));
+                if bytes.get(start + 1) != Some(&b'r') || last >= Kind::Revision {
+                    return Err((start, "`-` must start a single `-rN` revision"));
                 }
-                let end = digits_end(pos + 2);
-                if end == pos + 2 {
-                    return Err(invalid(end, "expected the revision number after `-r`"));
+                let end = self.digits_end(start + 2);
+                if end == start + 2 {
+                    return Err((end, "expected the revision number after `-r`"));
                 }
-                tokens.push(Token::Revision(slice(pos + 2, end)));
-                last = Kind::Revision;
-                pos = end;
+                self.pos = end;
+                Token::Revision(self.slice(start + 2, end))
             }
-            _ => return Err(invalid(start, "unexpected character")),
+            _ => return Err((start, "unexpected character")),
+        };
+        Ok(Some(token))
+    }
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = Result<Token<'a>, (usize, &'static str)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.next_token() {
+            Ok(Some(token)) => {
+                self.last = Some(token.kind());
+                Some(Ok(token))
+            }
+            Ok(None) => None,
+            Err(error) => {
+                self.failed = true;
+                Some(Err(error))
+            }
         }
     }
-    Ok(tokens)
 }
 
 /// Compares digit strings as unbounded non-negative integers.
@@ -242,7 +293,7 @@ fn compare_numbers(a: &str, b: &str) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-fn compare_token(a: &Token, b: &Token) -> Ordering {
+fn compare_token(a: &Token<'_>, b: &Token<'_>) -> Ordering {
     match (a, b) {
         (Token::Digit(a), Token::Digit(b)) if a.starts_with('0') || b.starts_with('0') => {
             a.as_bytes().cmp(b.as_bytes())
@@ -257,17 +308,16 @@ fn compare_token(a: &Token, b: &Token) -> Ordering {
     }
 }
 
-/// Compares token lists. The second value tells, when the lists differ only in length,
-/// whether `b` is the one that ended (needed by the `~` prefix rule).
-fn compare_tokens(a: &[Token], b: &[Token]) -> (Ordering, Option<bool>) {
-    let mut index = 0;
+/// Compares two validated versions. The second value is set when they differ only in
+/// length, and is true when `b` is the one that ended (the `~` prefix rule needs it).
+fn compare_tokens(a: &str, b: &str) -> (Ordering, Option<bool>) {
+    let mut tokens_a = Tokens::new(a).map_while(Result::ok);
+    let mut tokens_b = Tokens::new(b).map_while(Result::ok);
     loop {
-        let ta = a.get(index);
-        let tb = b.get(index);
-        let (kind_a, kind_b) = (
-            ta.map_or(Kind::End, Token::kind),
-            tb.map_or(Kind::End, Token::kind),
-        );
+        let ta = tokens_a.next();
+        let tb = tokens_b.next();
+        let kind_a = ta.map_or(Kind::End, |t| t.kind());
+        let kind_b = tb.map_or(Kind::End, |t| t.kind());
         if kind_a != kind_b || kind_a == Kind::End {
             return (
                 tail_order(ta, tb, kind_a, kind_b),
@@ -275,27 +325,26 @@ fn compare_tokens(a: &[Token], b: &[Token]) -> (Ordering, Option<bool>) {
             );
         }
         if let (Some(ta), Some(tb)) = (ta, tb) {
-            let order = compare_token(ta, tb);
+            let order = compare_token(&ta, &tb);
             if order != Ordering::Equal {
                 return (order, None);
             }
         }
-        index += 1;
     }
 }
 
 /// Orders two versions whose shared tokens are equal, from the kinds of their next tokens.
-fn tail_order(ta: Option<&Token>, tb: Option<&Token>, ka: Kind, kb: Kind) -> Ordering {
+fn tail_order(ta: Option<Token<'_>>, tb: Option<Token<'_>>, ka: Kind, kb: Kind) -> Ordering {
     if ka == kb {
         return Ordering::Equal;
     }
     if let Some(Token::Suffix(s)) = ta
-        && *s < Suffix::None
+        && s < Suffix::None
     {
         return Ordering::Less;
     }
     if let Some(Token::Suffix(s)) = tb
-        && *s < Suffix::None
+        && s < Suffix::None
     {
         return Ordering::Greater;
     }
@@ -305,7 +354,7 @@ fn tail_order(ta: Option<&Token>, tb: Option<&Token>, ka: Kind, kb: Kind) -> Ord
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        compare_tokens(&self.tokens, &other.tokens).0
+        compare_tokens(&self.text, &other.text).0
     }
 }
 
@@ -327,12 +376,12 @@ impl Hash for Version {
     fn hash<H: Hasher>(&self, state: &mut H) {
         // Numbers hash without leading zeros, except in `.` components where apk-tools
         // compares leading zeros as strings, so that equal versions hash equally.
-        for token in &self.tokens {
+        for token in self.tokens() {
             match token {
                 Token::InitialDigit(n) | Token::SuffixNumber(n) | Token::Revision(n) => {
                     (token.kind(), n.trim_start_matches('0')).hash(state);
                 }
-                Token::Digit(n) if !n.starts_with('0') => (token.kind(), n.as_str()).hash(state),
+                Token::Digit(n) if !n.starts_with('0') => (token.kind(), n).hash(state),
                 other => other.hash(state),
             }
         }

@@ -304,6 +304,21 @@ fn concurrent_fetches_share_cache() {
 }
 
 #[test]
+fn urls_for_lock_files() {
+    let spec = RepositorySpec::parse("https://dl.example.org/main/");
+    let version = Version::parse("1.0-r0").expect("valid version");
+    let info = PackageInfo::new("curl", version, "x86_64");
+    assert_eq!(
+        spec.index_url("x86_64"),
+        "https://dl.example.org/main/x86_64/APKINDEX.tar.gz"
+    );
+    assert_eq!(
+        spec.package_url("x86_64", &info),
+        "https://dl.example.org/main/x86_64/curl-1.0-r0.apk"
+    );
+}
+
+#[test]
 fn repository_line_parses_tag() {
     let spec = RepositorySpec::parse("@edge https://dl.example.org/edge/main");
     assert_eq!(spec.tag.as_deref(), Some("edge"));

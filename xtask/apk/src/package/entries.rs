@@ -170,8 +170,11 @@ where
     let mut archive = tar::Archive::new(decoder);
     let tar_error = |e: io::Error| PackageErrorKind::Data(e.to_string());
     let mut files = HashSet::new();
+    let mut extensions = Extensions::default();
     let mut count: u64 = 0;
-    for entry in archive.entries().map_err(tar_error)? {
+    // Raw entries, because `tar` reads GNU long names and PAX headers into memory
+    // without a size cap; `Extensions` reads them here with one.
+    for entry in archive.entries().map_err(tar_error)?.raw(true) {
         let mut entry = entry.map_err(tar_error)?;
         count += 1;
         if count > MAX_PACKAGE_ENTRIES {
@@ -179,7 +182,10 @@ where
                 "more than {MAX_PACKAGE_ENTRIES} entries"
             )));
         }
-        let header = Header::read(&mut entry, options, &files)?;
+        if extensions.take_extension(&mut entry)? {
+            continue;
+        }
+        let header = Header::read(&mut entry, std::mem::take(&mut extensions), options, &files)?;
         let Some(header) = header else {
             continue;
         };
@@ -188,7 +194,81 @@ where
         }
         visit_entry(&mut entry, header, &mut visit)?;
     }
+    if !extensions.is_empty() {
+        return Err(PackageErrorKind::Data(
+            "the archive ends with a long name or PAX header and no entry".to_owned(),
+        ));
+    }
     Ok(())
+}
+
+/// GNU long name and link entries and PAX headers that apply to the next entry.
+#[derive(Default)]
+struct Extensions {
+    long_name: Option<Vec<u8>>,
+    long_link: Option<Vec<u8>>,
+    pax: Option<Vec<u8>>,
+}
+
+impl Extensions {
+    fn is_empty(&self) -> bool {
+        self.long_name.is_none() && self.long_link.is_none() && self.pax.is_none()
+    }
+
+    /// Reads `entry` when it is an extension entry and returns true, else returns false.
+    fn take_extension<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+    ) -> Result<bool, PackageErrorKind> {
+        let entry_type = entry.header().entry_type();
+        let (slot, limit, name) = match entry_type {
+            tar::EntryType::GNULongName => (&mut self.long_name, MAX_PATH_BYTES, "long name"),
+            tar::EntryType::GNULongLink => (&mut self.long_link, MAX_PATH_BYTES, "long link"),
+            tar::EntryType::XHeader => (&mut self.pax, MAX_PAX_HEADER_BYTES, "PAX header"),
+            tar::EntryType::XGlobalHeader => {
+                // Global PAX records hold defaults that apk-tools ignores too.
+                read_capped(entry, MAX_PAX_HEADER_BYTES, "global PAX header")?;
+                return Ok(true);
+            }
+            _ => return Ok(false),
+        };
+        if slot.is_some() {
+            return Err(PackageErrorKind::Data(format!(
+                "two {name} entries describe the same entry"
+            )));
+        }
+        let mut bytes = read_capped(entry, limit, name)?;
+        if entry_type != tar::EntryType::XHeader {
+            // GNU long names end with a NUL terminator.
+            while bytes.last() == Some(&0) {
+                bytes.pop();
+            }
+        }
+        *slot = Some(bytes);
+        Ok(true)
+    }
+}
+
+/// Max size of one PAX header: checksums and a few xattrs need well under 1 KiB, and
+/// file capabilities or ACLs as xattrs stay under a few KiB.
+const MAX_PAX_HEADER_BYTES: usize = 64 << 10;
+
+fn read_capped<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    limit: usize,
+    name: &str,
+) -> Result<Vec<u8>, PackageErrorKind> {
+    let mut bytes = Vec::new();
+    entry
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| PackageErrorKind::Data(format!("cannot read {name}: {e}")))?;
+    if bytes.len() > limit {
+        return Err(PackageErrorKind::Data(format!(
+            "a {name} entry is larger than {limit} bytes"
+        )));
+    }
+    Ok(bytes)
 }
 
 fn visit_entry<R: Read, F>(
@@ -259,30 +339,34 @@ struct Header {
 }
 
 impl Header {
-    /// Reads and checks one tar header. Returns `None` for the root folder entry (`./`).
+    /// Reads and checks one tar header with the extensions that precede it. Returns
+    /// `None` for the root folder entry (`./`).
     fn read<R: Read>(
         entry: &mut tar::Entry<'_, R>,
+        extensions: Extensions,
         options: EntryOptions,
         files: &HashSet<String>,
     ) -> Result<Option<Self>, PackageErrorKind> {
-        let raw_path = String::from_utf8(entry.path_bytes().into_owned())
+        let records = PaxRecords::parse(extensions.pax.as_deref())?;
+        let raw_path_bytes = match (&records.path, &extensions.long_name) {
+            (Some(path), _) => path.clone(),
+            (None, Some(name)) => name.clone(),
+            (None, None) => entry.header().path_bytes().into_owned(),
+        };
+        let raw_path = String::from_utf8(raw_path_bytes)
             .map_err(|_| PackageErrorKind::Data("an entry path is not UTF-8".to_owned()))?;
         let unsafe_entry = |reason: String| PackageErrorKind::UnsafeEntry {
             path: raw_path.clone(),
             reason,
         };
+        if records.has_size {
+            return Err(unsafe_entry(
+                "PAX `size` records (files over 8 GiB) are not supported".to_owned(),
+            ));
+        }
         let path = normalize_path(&raw_path).map_err(|r| unsafe_entry(r.to_owned()))?;
         let header = entry.header();
-        let kind = match header.entry_type() {
-            tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
-            tar::EntryType::Directory => EntryKind::Directory,
-            tar::EntryType::Symlink => EntryKind::Symlink,
-            tar::EntryType::Link => EntryKind::HardLink,
-            tar::EntryType::Char => EntryKind::CharDevice,
-            tar::EntryType::Block => EntryKind::BlockDevice,
-            tar::EntryType::Fifo => EntryKind::Fifo,
-            other => return Err(unsafe_entry(format!("unsupported entry type {other:?}"))),
-        };
+        let kind = entry_kind(header.entry_type(), options).map_err(unsafe_entry)?;
         if path.is_empty() {
             if kind == EntryKind::Directory {
                 return Ok(None);
@@ -291,15 +375,7 @@ impl Header {
                 "an empty path is only allowed for a folder".to_owned(),
             ));
         }
-        let is_device = matches!(
-            kind,
-            EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo
-        );
-        if is_device && !options.allow_devices {
-            return Err(unsafe_entry(
-                "device files and FIFOs are not allowed".to_owned(),
-            ));
-        }
+
         let field = |name: &str, value: io::Result<u64>| {
             value.map_err(|e| unsafe_entry(format!("invalid {name} field: {e}")))
         };
@@ -312,8 +388,12 @@ impl Header {
         } else {
             0
         };
-        let link_target = Self::link_target(entry, kind, &path, files, &unsafe_entry)?;
-        let (checksum, xattrs) = Self::pax_records(entry, &unsafe_entry)?;
+        let raw_link = match (&records.link, &extensions.long_link) {
+            (Some(link), _) => Some(link.clone()),
+            (None, Some(link)) => Some(link.clone()),
+            (None, None) => entry.header().link_name_bytes().map(|b| b.into_owned()),
+        };
+        let link_target = Self::link_target(raw_link, kind, &path, files, &unsafe_entry)?;
         Ok(Some(Self {
             path,
             kind,
@@ -323,13 +403,13 @@ impl Header {
             mtime,
             size,
             link_target,
-            xattrs,
-            checksum,
+            xattrs: records.xattrs,
+            checksum: records.checksum,
         }))
     }
 
-    fn link_target<R: Read>(
-        entry: &tar::Entry<'_, R>,
+    fn link_target(
+        raw_link: Option<Vec<u8>>,
         kind: EntryKind,
         path: &str,
         files: &HashSet<String>,
@@ -338,9 +418,8 @@ impl Header {
         if !matches!(kind, EntryKind::Symlink | EntryKind::HardLink) {
             return Ok(None);
         }
-        let target = entry
-            .link_name_bytes()
-            .map(|bytes| String::from_utf8(bytes.into_owned()))
+        let target = raw_link
+            .map(String::from_utf8)
             .transpose()
             .map_err(|_| unsafe_entry("the link target is not UTF-8".to_owned()))?
             .ok_or_else(|| unsafe_entry("the link has no target".to_owned()))?;
@@ -364,37 +443,75 @@ impl Header {
         }
         Ok(Some(normalized))
     }
+}
 
-    #[expect(clippy::type_complexity, reason = "a private pair of two plain values")]
-    fn pax_records<R: Read>(
-        entry: &mut tar::Entry<'_, R>,
-        unsafe_entry: &dyn Fn(String) -> PackageErrorKind,
-    ) -> Result<(Option<Checksum>, Vec<(String, Vec<u8>)>), PackageErrorKind> {
-        let mut checksum = None;
-        let mut xattrs = Vec::new();
-        let Some(records) = entry
-            .pax_extensions()
-            .map_err(|e| unsafe_entry(format!("invalid PAX header: {e}")))?
-        else {
-            return Ok((None, xattrs));
+/// Maps a tar entry type to the kinds this reader accepts.
+fn entry_kind(entry_type: tar::EntryType, options: EntryOptions) -> Result<EntryKind, String> {
+    let kind = match entry_type {
+        tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+        tar::EntryType::Directory => EntryKind::Directory,
+        tar::EntryType::Symlink => EntryKind::Symlink,
+        tar::EntryType::Link => EntryKind::HardLink,
+        tar::EntryType::Char => EntryKind::CharDevice,
+        tar::EntryType::Block => EntryKind::BlockDevice,
+        tar::EntryType::Fifo => EntryKind::Fifo,
+        other => return Err(format!("unsupported entry type {other:?}")),
+    };
+    let is_device = matches!(
+        kind,
+        EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo
+    );
+    if is_device && !options.allow_devices {
+        return Err("device files and FIFOs are not allowed".to_owned());
+    }
+    Ok(kind)
+}
+
+/// The PAX records this reader uses.
+#[derive(Default)]
+struct PaxRecords {
+    path: Option<Vec<u8>>,
+    link: Option<Vec<u8>>,
+    checksum: Option<Checksum>,
+    xattrs: Vec<(String, Vec<u8>)>,
+    has_size: bool,
+}
+
+impl PaxRecords {
+    fn parse(bytes: Option<&[u8]>) -> Result<Self, PackageErrorKind> {
+        let mut records = Self::default();
+        let Some(bytes) = bytes else {
+            return Ok(records);
         };
-        for record in records {
-            let record = record.map_err(|e| unsafe_entry(format!("invalid PAX record: {e}")))?;
+        let invalid =
+            |message: String| PackageErrorKind::Data(format!("invalid PAX header: {message}"));
+        for record in tar::PaxExtensions::new(bytes) {
+            let record = record.map_err(|e| invalid(e.to_string()))?;
             let Ok(key) = record.key() else {
                 continue;
             };
-            if key == CHECKSUM_RECORD {
-                let value = record.value().unwrap_or_default();
-                let digest: [u8; 20] = hex::decode(value)
-                    .ok()
-                    .and_then(|bytes| bytes.try_into().ok())
-                    .ok_or_else(|| unsafe_entry(format!("invalid {CHECKSUM_RECORD} `{value}`")))?;
-                checksum = Some(Checksum(digest));
-            } else if let Some(name) = key.strip_prefix(XATTR_RECORD_PREFIX) {
-                xattrs.push((name.to_owned(), record.value_bytes().to_vec()));
+            match key {
+                "path" => records.path = Some(record.value_bytes().to_vec()),
+                "linkpath" => records.link = Some(record.value_bytes().to_vec()),
+                "size" => records.has_size = true,
+                CHECKSUM_RECORD => {
+                    let value = record.value().unwrap_or_default();
+                    let digest: [u8; 20] = hex::decode(value)
+                        .ok()
+                        .and_then(|bytes| bytes.try_into().ok())
+                        .ok_or_else(|| invalid(format!("invalid {CHECKSUM_RECORD} `{value}`")))?;
+                    records.checksum = Some(Checksum(digest));
+                }
+                _ => {
+                    if let Some(name) = key.strip_prefix(XATTR_RECORD_PREFIX) {
+                        records
+                            .xattrs
+                            .push((name.to_owned(), record.value_bytes().to_vec()));
+                    }
+                }
             }
         }
-        xattrs.sort();
-        Ok((checksum, xattrs))
+        records.xattrs.sort();
+        Ok(records)
     }
 }

@@ -9,8 +9,10 @@ use crate::version::{Version, VersionError};
 /// Errors from parsing `.PKGINFO`.
 #[derive(Debug, thiserror::Error)]
 pub enum PkgInfoError {
-    /// A line is not `key = value`.
-    #[error(".PKGINFO line {line}: expected `key = value`")]
+    /// A line is not `key = value` with a key of letters, digits, `_`, `-` or `.`.
+    #[error(
+        ".PKGINFO line {line}: expected `key = value` (keys are letters, digits, `_`, `-` or `.`)"
+    )]
     Syntax {
         /// One-based line number.
         line: usize,
@@ -99,13 +101,16 @@ const SINGLE_KEYS: &[&str] = &[
 ];
 
 impl PkgInfo {
-    /// Parses `.PKGINFO` bytes. Blank lines and `#` comments are skipped.
+    /// Parses `.PKGINFO` bytes. Blank lines and `#` comments (after optional leading
+    /// whitespace) are skipped.
     pub fn parse(bytes: &[u8]) -> Result<Self, PkgInfoError> {
         let text = std::str::from_utf8(bytes).map_err(|_| PkgInfoError::Utf8)?;
         let mut pairs = Vec::new();
-        for (index, line) in text.lines().enumerate() {
+        // Split on `\n` only: `str::lines` also drops one `\r` before it, so a value
+        // ending in `\r` would lose a byte on every parse and write.
+        for (index, line) in text.split('\n').enumerate() {
             let line_number = index + 1;
-            if line.trim().is_empty() || line.starts_with('#') {
+            if line.trim().is_empty() || line.trim_start().starts_with('#') {
                 continue;
             }
             let (key, value) = line
@@ -116,6 +121,12 @@ impl PkgInfo {
                 })
                 .ok_or(PkgInfoError::Syntax { line: line_number })?;
             let key = key.trim();
+            // abuild and melange write `[a-z_]+` keys. Other characters, `=` and spaces
+            // in particular, would make the written line split differently.
+            let is_key_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+            if key.is_empty() || !key.bytes().all(is_key_byte) {
+                return Err(PkgInfoError::Syntax { line: line_number });
+            }
             if SINGLE_KEYS.contains(&key) && pairs.iter().any(|(_, k, _)| *k == key) {
                 return Err(PkgInfoError::Duplicate {
                     line: line_number,

@@ -187,6 +187,41 @@ fn pkginfo_round_trips() {
     assert_eq!(reparsed, parsed);
 }
 
+/// Asserts that writing and parsing `.PKGINFO` gives back the same content.
+fn assert_pkginfo_round_trips(bytes: &[u8]) {
+    let parsed = PkgInfo::parse(bytes).expect("valid .PKGINFO");
+    let reparsed = PkgInfo::parse(parsed.to_text().as_bytes()).expect("reparse");
+    assert_eq!(reparsed, parsed);
+}
+
+#[test]
+fn pkginfo_carriage_returns_round_trip() {
+    assert_pkginfo_round_trips(b"pkgname = a\npkgver = 1\nx = y\r\r\n");
+    // Found by the `pkginfo` fuzz target. Its keys contain control characters, which are
+    // now rejected, so the check is that it no longer parses into something that does
+    // not round-trip.
+    let found = include_bytes!("fuzz-regressions/pkginfo-carriage-returns");
+    if let Ok(parsed) = PkgInfo::parse(found) {
+        let reparsed = PkgInfo::parse(parsed.to_text().as_bytes()).expect("reparse");
+        assert_eq!(reparsed, parsed);
+    }
+}
+
+#[test]
+fn pkginfo_key_with_equals_rejected() {
+    let error = PkgInfo::parse(b"pkgname = a\npkgver = 1\nx =\t = y\n").expect_err("bad key");
+    assert!(error.to_string().contains("line 3"), "{error}");
+    // Found by the `pkginfo` fuzz target.
+    let found = include_bytes!("fuzz-regressions/pkginfo-key-with-equals");
+    assert!(PkgInfo::parse(found).is_err());
+}
+
+#[test]
+fn pkginfo_indented_comment_is_skipped() {
+    let parsed = PkgInfo::parse(b"pkgname = a\npkgver = 1\n  # note = x\n").expect("valid");
+    assert!(parsed.unknown.is_empty(), "{:?}", parsed.unknown);
+}
+
 #[test]
 fn pkginfo_errors() {
     let cases = [
@@ -196,6 +231,7 @@ fn pkginfo_errors() {
         ("pkgname = a\npkgver = x\n", "line 2"),
         ("pkgname = a\npkgver = 1\nsize = -1\n", "invalid number"),
         ("pkgname = a\npkgver = 1\ngarbage\n", "line 3"),
+        (" = x\npkgname = a\npkgver = 1\n", "line 1"),
     ];
     for (text, expected) in cases {
         let error = PkgInfo::parse(text.as_bytes()).expect_err("invalid");
@@ -461,4 +497,45 @@ fn extract_never_writes_through_symlink() {
         .expect_err("write through symlink");
     assert!(error.to_string().contains("is a symlink"), "{error}");
     assert!(!outside.path().join("file").exists());
+}
+
+#[test]
+fn long_paths_and_links_round_trip() {
+    let long_dir = "usr/share/".to_owned() + &"deep/".repeat(40);
+    let long_file = format!("{long_dir}file.txt");
+    let version = Version::parse("1").expect("valid version");
+    let mut builder = PackageBuilder::new(PackageInfo::new("long", version, "x86_64"));
+    builder.files = vec![
+        PackageFile::file(long_file.clone(), 0o644, b"x".to_vec()),
+        PackageFile::symlink("link", long_file.clone()),
+    ];
+    let built = builder.build(None).expect("build");
+    let package = Package::from_bytes("long.apk", built.bytes).expect("read");
+    let entries = collect(&package);
+    assert!(
+        entries.iter().any(|e| e.0 == long_file),
+        "long file path kept"
+    );
+    let link = entries.iter().find(|e| e.0 == "link").expect("link");
+    assert_eq!(link.4.as_deref(), Some(long_file.as_str()));
+}
+
+#[test]
+fn pax_path_is_checked_like_header_path() {
+    let entries = [RawEntry {
+        pax: vec![("path", b"../../etc/passwd".to_vec())],
+        ..raw("harmless", tar::EntryType::Regular)
+    }];
+    let message = walk_error(&entries, EntryOptions::default());
+    assert!(message.contains("`..`"), "{message}");
+}
+
+#[test]
+fn oversized_pax_header_rejected() {
+    let entries = [RawEntry {
+        pax: vec![("comment", vec![b'a'; 100_000])],
+        ..raw("file", tar::EntryType::Regular)
+    }];
+    let message = walk_error(&entries, EntryOptions::default());
+    assert!(message.contains("larger than 65536 bytes"), "{message}");
 }

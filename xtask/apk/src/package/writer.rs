@@ -7,7 +7,7 @@ use sha2::Sha256;
 
 use super::entries::{normalize_path, symlink_stays_inside};
 use super::pkginfo::PkgInfo;
-use super::{ControlFile, PackageErrorKind};
+use super::{ControlFile, PackageError, PackageErrorKind};
 use crate::checksum::Checksum;
 use crate::key::PrivateKey;
 use crate::package_info::PackageInfo;
@@ -112,7 +112,14 @@ impl PackageBuilder {
     }
 
     /// Builds the package, signing the control stream with RSA/SHA-256 when `key` is given.
-    pub fn build(&self, key: Option<&PrivateKey>) -> Result<BuiltPackage, PackageErrorKind> {
+    pub fn build(&self, key: Option<&PrivateKey>) -> Result<BuiltPackage, PackageError> {
+        self.build_inner(key).map_err(|kind| PackageError {
+            file: self.info.file_name(),
+            kind: Box::new(kind),
+        })
+    }
+
+    fn build_inner(&self, key: Option<&PrivateKey>) -> Result<BuiltPackage, PackageErrorKind> {
         let files = self.sorted_files()?;
         let installed_size = files
             .values()

@@ -421,21 +421,29 @@ impl<'r> State<'r> {
         Ok(())
     }
 
+    /// Returns true when some package named `name` has all its `install_if` conditions
+    /// met, a cheap test done before ranking candidates.
+    fn any_install_if_holds(&self, name: &str) -> bool {
+        self.universe.providers(name).iter().any(|provider| {
+            let info = self.universe.package(provider.package).info;
+            provider.own_name
+                && !info.install_if.is_empty()
+                && info
+                    .install_if
+                    .iter()
+                    .all(|condition| self.is_satisfied(condition))
+        })
+    }
+
     /// Adds `install_if` packages whose conditions hold, until nothing changes. Only the
     /// preferred version of each name is considered; one whose dependencies fail is
     /// skipped, as apk-tools does.
     fn add_install_if(&mut self) -> Result<(), ResolveError> {
-        let mut names: Vec<&'r str> = (0..self.universe.package_count())
-            .map(|id| self.universe.package(id).info)
-            .filter(|info| !info.install_if.is_empty())
-            .map(|info| info.name.as_str())
-            .collect();
-        names.sort_unstable();
-        names.dedup();
+        let names = self.universe.install_if_names();
         loop {
             let mut added = false;
-            for &name in &names {
-                if self.owners.contains_key(name) {
+            for &name in names {
+                if self.owners.contains_key(name) || !self.any_install_if_holds(name) {
                     continue;
                 }
                 let dependency = Dependency::any(name);

@@ -42,6 +42,7 @@ pub struct Universe<'r> {
     arch: String,
     packages: Vec<Candidate<'r>>,
     providers: HashMap<&'r str, Vec<Provider<'r>>>,
+    install_if_names: Vec<&'r str>,
 }
 
 impl<'r> Universe<'r> {
@@ -74,11 +75,19 @@ impl<'r> Universe<'r> {
                 }
             }
         }
+        let mut install_if_names: Vec<&str> = packages
+            .iter()
+            .filter(|candidate| !candidate.info.install_if.is_empty())
+            .map(|candidate| candidate.info.name.as_str())
+            .collect();
+        install_if_names.sort_unstable();
+        install_if_names.dedup();
         Self {
             repositories,
             arch: arch.to_owned(),
             packages,
             providers,
+            install_if_names,
         }
     }
 
@@ -99,6 +108,11 @@ impl<'r> Universe<'r> {
 
     pub(crate) fn package_count(&self) -> usize {
         self.packages.len()
+    }
+
+    /// Returns the names of packages with `install_if` conditions, sorted.
+    pub(crate) fn install_if_names(&self) -> &[&'r str] {
+        &self.install_if_names
     }
 
     pub(crate) fn providers(&self, name: &str) -> &[Provider<'r>] {
