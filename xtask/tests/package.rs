@@ -30,6 +30,10 @@ const RECIPE: &str = r#"package:
   dependencies:
     runtime:
       - busybox
+  scriptlets:
+    post-install: |
+      #!/bin/sh
+      exit 0
 
 pipeline:
   - uses: fetch
@@ -228,6 +232,12 @@ fn package_output_verifies_with_repository_key() {
         !paths.iter().any(|p| p.starts_with("usr/include")),
         "{paths:?}"
     );
+    let scripts: Vec<&str> = package
+        .control_files()
+        .iter()
+        .map(|file| file.name.as_str())
+        .collect();
+    assert_eq!(scripts, [".post-install"]);
 }
 
 #[test]

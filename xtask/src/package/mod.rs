@@ -45,14 +45,14 @@ pub const PIPELINE_DIR: &str = "packages/pipelines";
 /// Default repository folder, relative to the catalog root.
 pub const REPOSITORY_DIR: &str = "out/packages";
 
-/// What to build and how.
+/// Options of a package build run: what to build and how.
 #[derive(Debug, Clone)]
 pub struct PackageOptions {
     /// Recipes to build (their build-time dependencies are added); all when empty.
     pub names: Vec<String>,
     /// Architectures to build for.
     pub archs: Vec<TargetArch>,
-    /// How build steps are isolated.
+    /// Isolation of build steps.
     pub isolation: Isolation,
     /// Whether upstream URLs are skipped when looking up sources.
     pub offline: bool,
@@ -64,7 +64,7 @@ pub struct PackageOptions {
     pub private_key: Option<PathBuf>,
     /// Repository folder, holding one folder per architecture.
     pub repository: PathBuf,
-    /// Builds run at the same time.
+    /// Maximum number of builds run at the same time.
     pub jobs: usize,
     /// Whether every selected recipe is rebuilt, stamps ignored.
     pub force: bool,

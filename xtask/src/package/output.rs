@@ -4,6 +4,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
+use apk::package::ControlFile;
 use apk::{Dependency, PackageBuilder, PackageFile, PackageInfo, PrivateKey, Provide, Version};
 
 use super::plan::OutputPlan;
@@ -33,7 +34,7 @@ pub enum OutputError {
         field: &'static str,
         /// Its value.
         value: String,
-        /// What is wrong.
+        /// Description of the problem.
         message: String,
     },
     /// The apk writer rejected the package.
@@ -63,12 +64,45 @@ pub fn build_package(
     builder.packager = Some(PACKAGER.to_string());
     builder.mtime = source_date_epoch;
     builder.files = collect_files(destdir)?;
+    // Scriptlets belong to the main package; subpackages have none in this format.
+    if output.name == recipe.name {
+        builder.scripts = scriptlets(recipe)?;
+    }
     builder
         .build(Some(key))
         .map_err(|error| OutputError::Write {
             name: output.name.clone(),
             message: error.to_string(),
         })
+}
+
+/// Scriptlet names apk runs, as melange recipes write them under `scriptlets`.
+const SCRIPTLETS: [&str; 6] = [
+    "pre-install",
+    "post-install",
+    "pre-deinstall",
+    "post-deinstall",
+    "pre-upgrade",
+    "post-upgrade",
+];
+
+fn scriptlets(recipe: &Recipe) -> Result<Vec<ControlFile>, OutputError> {
+    let mut scripts = Vec::new();
+    for (name, script) in &recipe.file.package.scriptlets {
+        if !SCRIPTLETS.contains(&name.as_str()) {
+            return Err(OutputError::Metadata {
+                field: "scriptlet",
+                value: name.clone(),
+                message: format!("known scriptlets: {}", SCRIPTLETS.join(", ")),
+            });
+        }
+        scripts.push(ControlFile {
+            name: format!(".{name}"),
+            mode: 0o755,
+            content: script.as_bytes().to_vec(),
+        });
+    }
+    Ok(scripts)
 }
 
 fn package_info(
