@@ -432,3 +432,41 @@ fn package_unknown_name_is_rejected() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("`nosuchpackage`"));
 }
+
+const TESTED: &str = r#"package:
+  name: tested
+  version: 1.0.0
+  epoch: 0
+
+pipeline:
+  - runs: |
+      mkdir -p ${{targets.destdir}}/usr/bin
+      printf '#!/bin/sh\necho tested ok\n' > ${{targets.destdir}}/usr/bin/tested
+      chmod 755 ${{targets.destdir}}/usr/bin/tested
+
+test:
+  pipeline:
+    - name: run program
+      runs: test "$(tested)" = 'EXPECTED'
+"#;
+
+#[test]
+fn package_test_steps_run_built_program() {
+    let fixture = Fixture::new();
+    fixture.recipe("tested", &TESTED.replace("EXPECTED", "tested ok"));
+    let output = fixture.package_signed(&["tested"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(fixture.arch_dir().join("tested-1.0.0-r0.apk").is_file());
+}
+
+#[test]
+fn package_failing_test_writes_nothing() {
+    let fixture = Fixture::new();
+    fixture.recipe("tested", &TESTED.replace("EXPECTED", "something else"));
+    let output = fixture.package_signed(&["tested"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("step `run program`"), "{stderr}");
+    assert!(stderr.contains("workspace kept for inspection"), "{stderr}");
+    assert!(!fixture.arch_dir().join("tested-1.0.0-r0.apk").exists());
+}

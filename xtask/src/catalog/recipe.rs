@@ -1,6 +1,6 @@
 //! melange recipes (`packages/*.yaml`): the packages this repository builds itself.
 //! The types mirror the subset of melange's format that real recipes use and reject
-//! unknown keys; `update` and `test` blocks are kept as written and not interpreted here.
+//! unknown keys; the `update` block is kept as written and not interpreted here.
 
 use std::collections::BTreeMap;
 
@@ -24,8 +24,8 @@ pub struct RecipeFile {
     pub subpackages: Vec<Subpackage>,
     /// Update-monitoring settings for bots; not used by builds.
     pub update: Option<serde_json::Value>,
-    /// Test pipelines run against the built package.
-    pub test: Option<serde_json::Value>,
+    /// Test pipeline run against the built packages.
+    pub test: Option<TestSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -162,6 +162,18 @@ pub struct Step {
     #[serde(default)]
     pub pipeline: Vec<Spanned<Step>>,
     pub label: Option<String>,
+}
+
+/// `test`: steps run with the built packages unpacked, after the build.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSection {
+    /// The test environment; its `environment` variables apply to every test step.
+    #[serde(default)]
+    pub environment: BuildEnvironment,
+    /// The test steps.
+    #[serde(default)]
+    pub pipeline: Vec<Spanned<Step>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

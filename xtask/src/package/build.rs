@@ -14,6 +14,7 @@ use super::signing::SigningKey;
 use super::sources::{SourceError, Sources};
 use super::stamp::{self, HashInputs, Stamp};
 use super::target::TargetArch;
+use super::test_steps;
 use crate::catalog::Recipe;
 
 /// Settings shared by every build of one run.
@@ -128,6 +129,12 @@ pub enum StepFailure {
     /// Its source was not found or did not verify.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// The built packages could not be unpacked for the test steps.
+    #[error("failed to unpack the built packages for testing: {message}")]
+    Unpack {
+        /// The cause.
+        message: String,
+    },
     /// Its source could not be copied into the workspace.
     #[error("failed to copy the source into `{}`: {source}", path.display())]
     Copy {
@@ -259,6 +266,9 @@ pub fn build_recipe(
         })?;
         packages.push(package);
     }
+
+    test_steps::run_tests(&runner, &workspace, &packages, &plan.tests)
+        .map_err(|kind| fail(kind, kept.clone()))?;
 
     let mut files = Vec::new();
     for package in &packages {

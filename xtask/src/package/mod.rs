@@ -20,6 +20,7 @@ pub mod sources;
 pub mod stamp;
 pub mod substitute;
 pub mod target;
+pub mod test_steps;
 #[cfg(test)]
 mod test_support;
 pub mod tools;

@@ -98,6 +98,9 @@ pub struct BuildPlan {
     pub pipelines_used: BTreeSet<String>,
     /// Every source the steps fetch, for the content hash.
     pub sources: Vec<SourceSpec>,
+    /// Steps of the recipe's `test` block, run after the build with the built
+    /// packages unpacked.
+    pub tests: Vec<PlannedStep>,
 }
 
 /// An error in a recipe step.
@@ -227,10 +230,17 @@ pub fn plan(
             steps,
         });
     }
+    let mut tests = Vec::new();
+    if let Some(test) = &file.test {
+        let variables = variables::for_output(&base, &recipe.name, paths, None);
+        planner.recipe_environment = test.environment.environment.clone();
+        tests = planner.steps(&test.pipeline, &variables, &paths.workspace)?;
+    }
     Ok(BuildPlan {
         outputs,
         pipelines_used: planner.pipelines_used,
         sources: planner.sources,
+        tests,
     })
 }
 

@@ -177,3 +177,15 @@ fn plan_step_with_uses_and_runs_is_rejected() {
     let error = plan_for(text, TargetArch::X86_64).expect_err("should fail");
     assert!(matches!(*error.kind, PlanErrorKind::UsesAndRuns), "{error}");
 }
+
+#[test]
+fn plan_test_steps_are_substituted() {
+    let text = "package:\n  name: demo\n  version: 1.2\ntest:\n  pipeline:\n    - name: version\n      runs: demo --version | grep ${{package.version}}\n";
+    let plan = plan_for(text, TargetArch::Aarch64).expect("plan");
+    assert_eq!(plan.tests.len(), 1);
+    let Action::Script { script, .. } = &plan.tests[0].action else {
+        panic!("test step is not a script");
+    };
+    assert_eq!(script, "demo --version | grep 1.2");
+    assert_eq!(plan.tests[0].location.line, 6);
+}
