@@ -296,6 +296,15 @@ fn package_without_key_uses_ephemeral_key() {
         index.is_ok(),
         "index does not verify with the ephemeral key"
     );
+
+    // Switching to the repository key rebuilds and drops the ephemeral public key.
+    let signed = fixture.package_signed(&[]);
+    assert!(text(&signed.stdout).contains("built x86_64/demo-1.0.0-r0.apk"));
+    assert!(fixture.path().join("out/packages/test.rsa.pub").is_file());
+    assert!(
+        !public.exists(),
+        "stale ephemeral key left next to the repository"
+    );
 }
 
 #[test]

@@ -197,6 +197,7 @@ pub fn build_packages(
     }
     let public_key = options.repository.join(key.name());
     write_if_changed(&public_key, key.public_pem.as_bytes())?;
+    remove_other_keys(&options.repository, key.name());
     Ok(PackageReport {
         results,
         repository: options.repository.clone(),
@@ -237,4 +238,19 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), RepositoryError> {
         return Ok(());
     }
     repository::write_atomic(path, bytes)
+}
+
+// Removes public keys an earlier run wrote for another signing key, so that images
+// do not trust a key that no longer signs this repository.
+fn remove_other_keys(repository: &Path, current: &str) {
+    let Ok(entries) = fs_err::read_dir(repository) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".rsa.pub") && name != current {
+            tracing::info!(key = %name, "removing the public key of an earlier signing key");
+            let _ = fs_err::remove_file(entry.path());
+        }
+    }
 }
