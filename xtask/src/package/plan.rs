@@ -165,6 +165,14 @@ pub enum PlanErrorKind {
     /// Pipelines use each other too deeply.
     #[error("pipelines nest more than {MAX_PIPELINE_DEPTH} levels; does a pipeline use itself?")]
     TooDeep,
+    /// A package in `environment.contents.packages` is not a valid apk dependency.
+    #[error("invalid build environment package `{name}`: {message}")]
+    InvalidPackage {
+        /// The entry as written.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A `var-transforms` entry is invalid.
     #[error("invalid `var-transforms` entry for `{to}`: {message}")]
     VarTransform {
@@ -184,6 +192,7 @@ pub fn plan(
 ) -> Result<BuildPlan, PlanError> {
     let base = variables::base(recipe, arch, paths)?;
     let file = &recipe.file;
+    check_environment_packages(recipe)?;
     let mut planner = Planner {
         recipe_path: &recipe.path,
         pipelines,
@@ -439,6 +448,38 @@ impl Planner<'_> {
             kind: Box::new(kind),
         }
     }
+}
+
+// The build environment's packages come from the host toolchain or from local
+// recipes, but each must still be a valid apk dependency (`name`, `name>=1.2`).
+fn check_environment_packages(recipe: &Recipe) -> Result<(), PlanError> {
+    let lists = [&recipe.file.environment.contents.packages]
+        .into_iter()
+        .chain(
+            recipe
+                .file
+                .test
+                .iter()
+                .map(|test| &test.environment.contents.packages),
+        );
+    for packages in lists {
+        for package in packages {
+            if let Err(error) = apk::Dependency::parse(&package.value) {
+                return Err(PlanError {
+                    location: StepLocation {
+                        recipe: recipe.path.clone(),
+                        line: package.referenced.line(),
+                        label: "environment".to_string(),
+                    },
+                    kind: Box::new(PlanErrorKind::InvalidPackage {
+                        name: package.value.clone(),
+                        message: error.to_string(),
+                    }),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Returns the variables of a named pipeline's steps: the caller's, plus `inputs.*` from

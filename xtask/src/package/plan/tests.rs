@@ -189,3 +189,15 @@ fn plan_test_steps_are_substituted() {
     assert_eq!(script, "demo --version | grep 1.2");
     assert_eq!(plan.tests[0].location.line, 6);
 }
+
+#[test]
+fn plan_invalid_environment_package_names_line() {
+    let text = "package:\n  name: demo\n  version: 1\nenvironment:\n  contents:\n    packages:\n      - build-base\n      - 'gcc>='\n";
+    let error = plan_for(text, TargetArch::X86_64).expect_err("invalid package");
+    let message = error.to_string();
+    assert!(
+        message.starts_with("packages/demo.yaml:8: step `environment`"),
+        "{message}"
+    );
+    assert!(message.contains("`gcc>=`"), "{message}");
+}
