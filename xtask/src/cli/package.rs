@@ -51,7 +51,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
-    /// Builds run at the same time [default: number of processors].
+    /// Maximum number of builds run at the same time [default: number of processors].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
 

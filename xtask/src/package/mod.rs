@@ -110,7 +110,7 @@ pub struct PackageReport {
 }
 
 impl PackageReport {
-    /// The failed builds.
+    /// Returns the failed builds.
     pub fn failures(&self) -> impl Iterator<Item = &BuildError> {
         self.results
             .iter()

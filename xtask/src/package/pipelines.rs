@@ -71,7 +71,7 @@ pub struct PipelineFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// What the input sets.
+    /// Description of the input.
     pub description: Option<String>,
     /// Value used when `with:` does not set it; may contain substitutions.
     pub default: Option<serde_json::Value>,

@@ -170,7 +170,7 @@ pub enum PlanErrorKind {
     InvalidPackage {
         /// The entry as written.
         name: String,
-        /// What is wrong.
+        /// Description of the problem.
         message: String,
     },
     /// A `var-transforms` entry is invalid.

@@ -15,7 +15,7 @@ impl TargetArch {
     /// Every supported architecture, in build order.
     pub const ALL: [TargetArch; 2] = [TargetArch::X86_64, TargetArch::Aarch64];
 
-    /// The APK architecture name (`x86_64`, `aarch64`), used in repository paths.
+    /// Returns the APK architecture name (`x86_64`, `aarch64`), used in repository paths.
     pub fn apk_name(self) -> &'static str {
         match self {
             TargetArch::X86_64 => "x86_64",
@@ -23,7 +23,7 @@ impl TargetArch {
         }
     }
 
-    /// The GNU triplet of Debian's toolchain for this architecture, which is also the
+    /// Returns the GNU triplet of Debian's toolchain for this architecture, which is also the
     /// prefix of its tools (`aarch64-linux-gnu-gcc`).
     pub fn gnu_triplet(self) -> &'static str {
         match self {
@@ -32,7 +32,7 @@ impl TargetArch {
         }
     }
 
-    /// The Rust target triplet, for `${{host.triplet.rust}}`.
+    /// Returns the Rust target triplet, for `${{host.triplet.rust}}`.
     pub fn rust_triplet(self) -> &'static str {
         match self {
             TargetArch::X86_64 => "x86_64-unknown-linux-gnu",
@@ -40,7 +40,7 @@ impl TargetArch {
         }
     }
 
-    /// The Go architecture name, for `${{build.goarch}}`.
+    /// Returns the Go architecture name, for `${{build.goarch}}`.
     pub fn go_arch(self) -> &'static str {
         match self {
             TargetArch::X86_64 => "amd64",

@@ -48,7 +48,7 @@ pub struct MissingTool {
 }
 
 impl Tool {
-    /// Returns the program's path, or an error that says how to install it.
+    /// Returns the program's path, or an error with the command that installs it.
     pub fn find(self) -> Result<PathBuf, MissingTool> {
         find_in_path(self.program).ok_or(MissingTool {
             program: self.program,

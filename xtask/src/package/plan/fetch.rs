@@ -148,7 +148,7 @@ fn optional(
         .transpose()
 }
 
-/// The text of a `with:` value or input default, substituted. Numbers and booleans
+/// Returns the text of a `with:` value or input default, substituted. Numbers and booleans
 /// are accepted as YAML writes them unquoted.
 pub fn with_text(key: &str, value: &Value, variables: &Variables) -> Result<String, PlanErrorKind> {
     let text = match value {

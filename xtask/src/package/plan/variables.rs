@@ -18,7 +18,7 @@ pub struct ScriptPaths {
 }
 
 impl ScriptPaths {
-    /// The paths inside the sandbox, the same as melange uses.
+    /// Returns the paths inside the sandbox, the same as melange uses.
     pub fn sandboxed() -> Self {
         ScriptPaths {
             workspace: "/home/build".to_string(),

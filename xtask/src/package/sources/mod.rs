@@ -29,7 +29,7 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// The file name the source gets in the workspace: the URL's last segment, or the
+    /// Returns the file name the source gets in the workspace: the URL's last segment, or the
     /// checksum when there is no URL.
     pub fn file_name(&self) -> String {
         self.uri
@@ -49,7 +49,7 @@ pub struct SourceSpec {
     pub candidates: Vec<Candidate>,
 }
 
-/// Where sources are looked up.
+/// Places sources are looked up in.
 #[derive(Debug, Clone)]
 pub struct SourceOptions {
     /// Cache folder (`<cache>/sources/<algorithm>/<hex>`).
@@ -252,7 +252,7 @@ fn found(path: PathBuf, candidate: &Candidate) -> FoundSource {
     }
 }
 
-/// The default cache folder: `$XDG_CACHE_HOME/xtask`, else `$HOME/.cache/xtask`, else
+/// Returns the default cache folder: `$XDG_CACHE_HOME/xtask`, else `$HOME/.cache/xtask`, else
 /// `.cache/xtask` under `root`.
 pub fn default_cache_dir(root: &Path) -> PathBuf {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()) {
