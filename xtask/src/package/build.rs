@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::lock::{LockError, WorkspaceLock};
 use super::output::{self, OutputError};
 use super::pipelines::Pipelines;
 use super::plan::{self, Action, FetchStep, PlanError, PlannedStep, StepLocation};
@@ -115,6 +116,9 @@ pub enum BuildErrorKind {
         /// The cause.
         source: std::io::Error,
     },
+    /// Another run is building in the same workspace.
+    #[error(transparent)]
+    Lock(#[from] LockError),
     /// A build-time dependency failed, so this recipe was not built.
     #[error("not built because `{0}` failed")]
     DependencyFailed(String),
@@ -223,8 +227,10 @@ pub fn build_recipe(
 
     let started = Instant::now();
     tracing::info!(recipe = %recipe.name, %arch, "building");
-    // NOTE: two runs sharing a cache folder use the same workspace path for a recipe
-    // and architecture; running them at the same time corrupts both builds.
+    let lock_path = settings
+        .work_dir
+        .join(format!("{}-{arch}.lock", recipe.name));
+    let _lock = WorkspaceLock::acquire(lock_path).map_err(|e| fail(e.into(), None))?;
     // NOTE: local packages named in `environment.contents.packages` order the builds
     // and enter the content hash, but are not installed into the sandbox: steps see
     // only the host toolchain.

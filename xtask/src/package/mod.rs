@@ -9,6 +9,7 @@
 
 pub mod build;
 pub mod condition;
+pub mod lock;
 pub mod output;
 pub mod pipelines;
 pub mod plan;
