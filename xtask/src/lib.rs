@@ -6,6 +6,7 @@ pub mod changes;
 pub mod cli;
 pub mod image;
 pub mod oci;
+pub mod package;
 pub mod publish;
 pub mod readme;
 pub mod registry;

@@ -1,6 +1,6 @@
 //! melange recipes (`packages/*.yaml`): the packages this repository builds itself.
 //! The types mirror the subset of melange's format that real recipes use and reject
-//! unknown keys; `update` and `test` blocks are kept as written and not interpreted here.
+//! unknown keys; the `update` block is kept as written and not interpreted here.
 
 use std::collections::BTreeMap;
 
@@ -19,13 +19,13 @@ pub struct RecipeFile {
     #[serde(default)]
     pub var_transforms: Vec<VarTransform>,
     #[serde(default)]
-    pub pipeline: Vec<Step>,
+    pub pipeline: Vec<Spanned<Step>>,
     #[serde(default)]
     pub subpackages: Vec<Subpackage>,
     /// Update-monitoring settings for bots; not used by builds.
     pub update: Option<serde_json::Value>,
-    /// Test pipelines run against the built package.
-    pub test: Option<serde_json::Value>,
+    /// Test pipeline run against the built packages.
+    pub test: Option<TestSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -160,8 +160,20 @@ pub struct Step {
     pub environment: BTreeMap<String, String>,
     /// Nested steps, run in order.
     #[serde(default)]
-    pub pipeline: Vec<Step>,
+    pub pipeline: Vec<Spanned<Step>>,
     pub label: Option<String>,
+}
+
+/// `test`: steps run with the built packages unpacked, after the build.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSection {
+    /// The test environment; its `environment` variables apply to every test step.
+    #[serde(default)]
+    pub environment: BuildEnvironment,
+    /// The test steps.
+    #[serde(default)]
+    pub pipeline: Vec<Spanned<Step>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -172,7 +184,7 @@ pub struct Subpackage {
     #[serde(default)]
     pub dependencies: Dependencies,
     #[serde(default)]
-    pub pipeline: Vec<Step>,
+    pub pipeline: Vec<Spanned<Step>>,
     #[serde(rename = "if")]
     pub condition: Option<String>,
     #[serde(default)]

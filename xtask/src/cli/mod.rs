@@ -8,6 +8,7 @@ mod lint;
 mod list;
 mod logging;
 mod output;
+mod package;
 mod progress;
 mod publish;
 mod readme;
@@ -60,6 +61,8 @@ pub enum Command {
     Readme(readme::Args),
     /// Print the images that the commits between two revisions affect.
     Changed(changed::Args),
+    /// Build recipes from `packages/` into the local signed APK repository.
+    Package(package::Args),
 }
 
 /// Settings every command receives.
@@ -98,6 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keygen(args) => keygen::run(&context, args),
         Command::Readme(args) => readme::run(&context, args),
         Command::Changed(args) => changed::run(&context, &args),
+        Command::Package(args) => package::run(&context, args),
     }
 }
 
