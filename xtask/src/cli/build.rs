@@ -104,7 +104,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
 
 /// Returns `$XDG_CACHE_HOME/xtask`, else `$HOME/.cache/xtask`, as the XDG base
 /// directory specification places caches.
-fn default_cache_dir() -> anyhow::Result<PathBuf> {
+pub(super) fn default_cache_dir() -> anyhow::Result<PathBuf> {
     let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {

@@ -13,6 +13,7 @@ mod progress;
 mod publish;
 mod readme;
 mod registry_args;
+mod resolve;
 mod verify;
 
 use std::io::IsTerminal;
@@ -54,8 +55,10 @@ pub enum Command {
     Publish(publish::Args),
     /// Check an image's cosign signature with a public key.
     Verify(verify::Args),
-    /// Generate signing keys (`--cosign`: a cosign key pair).
+    /// Generate an RSA key pair for an APK repository, or a cosign pair with `--cosign`.
     Keygen(keygen::Args),
+    /// Show what an image's config, or a list of packages, resolves to for one architecture.
+    Resolve(resolve::Args),
     /// Regenerate the release-status table in README.md and the image README
     /// headers, or check them with `--check`.
     Readme(readme::Args),
@@ -99,6 +102,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Publish(args) => publish::run(&context, args),
         Command::Verify(args) => verify::run(&context, args),
         Command::Keygen(args) => keygen::run(&context, args),
+        Command::Resolve(args) => resolve::run(&context, args),
         Command::Readme(args) => readme::run(&context, args),
         Command::Changed(args) => changed::run(&context, &args),
         Command::Package(args) => package::run(&context, args),
