@@ -5,6 +5,11 @@
 #![allow(dead_code)]
 
 pub mod github_server;
+mod tools;
+
+// Not every test binary that includes these helpers runs an external tool.
+#[allow(unused_imports)]
+pub use tools::require_tool;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -267,24 +272,4 @@ pub fn shared_fixtures() -> Option<PathBuf> {
         );
         None
     }
-}
-
-/// Returns true when `tool` is on `PATH`. A missing tool fails the test with an install
-/// hint, unless `XTASK_SKIP_MISSING_TOOLS=1`, which skips with a message instead.
-pub fn require_tool(tool: &str, install_hint: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if found {
-        return true;
-    }
-    if std::env::var("XTASK_SKIP_MISSING_TOOLS").is_ok_and(|v| v == "1") {
-        eprintln!("skipped: `{tool}` is not installed");
-        return false;
-    }
-    panic!(
-        "`{tool}` is not installed; install it with `{install_hint}` (or run .ci/setup), or set XTASK_SKIP_MISSING_TOOLS=1 to skip"
-    );
 }

@@ -11,27 +11,15 @@ pub mod layout;
 pub mod proxy;
 pub mod registry;
 
+#[path = "../common/tools.rs"]
+mod tools;
+
 use std::process::Command;
 
-/// Checks whether `tool` is installed. When it is not, fails the test with an install hint, or
-/// with `XTASK_SKIP_MISSING_TOOLS=1` prints a skip message and returns false.
+/// Fails the test with an `apt-get install` hint when `tool` is missing, or skips it with
+/// `XTASK_SKIP_MISSING_TOOLS=1`; see `common/tools.rs`.
 pub fn require_tool(tool: &str, debian_package: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if found {
-        return true;
-    }
-    if std::env::var("XTASK_SKIP_MISSING_TOOLS").is_ok_and(|value| value == "1") {
-        eprintln!("skipped: `{tool}` is not installed (Debian package `{debian_package}`)");
-        return false;
-    }
-    panic!(
-        "`{tool}` is not installed; install it with `apt-get install {debian_package}` \
-         (or run `.ci/setup`), or set XTASK_SKIP_MISSING_TOOLS=1 to skip this test"
-    );
+    tools::require_tool(tool, &format!("apt-get install {debian_package}"))
 }
 
 /// Returns a TCP port on 127.0.0.1 that was free a moment ago.
