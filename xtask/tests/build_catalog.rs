@@ -5,22 +5,10 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{config, stderr, write_repository, xtask_in};
+use common::{config, stderr, write, write_repository, xtask_in};
 use xtask::oci::LayoutReader;
-
-/// Writes a file; scripts (text starting with `#!`) are made executable, as the catalog
-/// requires of image tests.
-fn write(root: &Path, path: &str, text: &str) {
-    let path = root.join(path);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
-    std::fs::write(&path, text).expect("write file");
-    if text.starts_with("#!") {
-        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
-        std::fs::set_permissions(&path, mode).expect("make the script executable");
-    }
-}
 
 /// A catalog with an image `app` tagged from the `app` package version, and an image
 /// `broken` that names a package no repository has.

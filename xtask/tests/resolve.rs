@@ -2,22 +2,10 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{KEY_NAME, config, stderr, write_repository, xtask_in};
+use common::{KEY_NAME, config, stderr, write, write_repository, xtask_in};
 
 fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn write(root: &Path, path: &str, text: &str) {
-    let path = root.join(path);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
-    std::fs::write(&path, text).expect("write file");
-    if text.starts_with("#!") {
-        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
-        std::fs::set_permissions(&path, mode).expect("make the script executable");
-    }
 }
 
 #[test]

@@ -30,7 +30,7 @@ const NAMES: [(Arch, &str, &str); 8] = [
 ];
 
 impl Arch {
-    /// The OCI platform name (`amd64`, `arm64`, `arm/v7`).
+    /// Returns the OCI platform name (`amd64`, `arm64`, `arm/v7`).
     pub fn oci_name(self) -> &'static str {
         NAMES
             .iter()
@@ -38,7 +38,7 @@ impl Arch {
             .map_or("", |(_, oci, _)| oci)
     }
 
-    /// The APK architecture name used in repository paths (`x86_64`, `aarch64`).
+    /// Returns the APK architecture name used in repository paths (`x86_64`, `aarch64`).
     pub fn apk_name(self) -> &'static str {
         NAMES
             .iter()
@@ -46,7 +46,7 @@ impl Arch {
             .map_or("", |(_, _, apk)| apk)
     }
 
-    /// Every accepted spelling, for error messages.
+    /// Returns every accepted spelling, for error messages.
     pub fn accepted_names() -> String {
         NAMES
             .iter()

@@ -1,6 +1,6 @@
 //! melange recipes (`packages/*.yaml`): the packages this repository builds itself.
 //! The types mirror the subset of melange's format that real recipes use and reject
-//! unknown keys; the `update` block is kept as written and not interpreted here.
+//! unknown keys. The `update` block is kept as written and not interpreted here.
 
 use std::collections::BTreeMap;
 

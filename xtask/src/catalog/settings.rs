@@ -29,7 +29,7 @@ pub struct Settings {
     pub offline: OfflineProfile,
 }
 
-/// How published images are signed.
+/// Signing settings of published images.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Signing {
@@ -43,7 +43,7 @@ pub struct Signing {
     pub issuer: Option<String>,
 }
 
-/// What the generated README parts show.
+/// Settings of the generated README parts.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ReadmeSettings {
@@ -51,7 +51,7 @@ pub struct ReadmeSettings {
     pub repository_url: Option<String>,
 }
 
-/// Where this repository's own packages are built and how they are signed.
+/// Settings of the packages this repository builds: signing key and source mirror.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PackageSettings {

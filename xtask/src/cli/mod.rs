@@ -148,7 +148,7 @@ pub fn load_catalog(context: &Context) -> anyhow::Result<Catalog> {
     }
 }
 
-/// Fails unless the root holds `catalog.yaml`, so that a command started in the wrong
+/// Fails unless the root contains `catalog.yaml`, so that a command started in the wrong
 /// folder says so instead of reporting every file as missing.
 pub fn require_catalog(context: &Context) -> anyhow::Result<()> {
     if !context.root.join(crate::catalog::CATALOG_FILE).exists() {

@@ -19,10 +19,10 @@ use super::tree::{Content, Node, NodeKind, Spool, Tree};
 /// gzip level of layers, the same as `gzip -6` and apko's default.
 pub const GZIP_LEVEL: u32 = 6;
 
-/// Largest id a ustar header holds (7 octal digits).
+/// Maximum uid or gid a ustar header field stores (7 octal digits).
 const MAX_USTAR_ID: u64 = 0o7_777_777;
 
-/// Longest name or link target the ustar `name`/`linkname` fields hold.
+/// Maximum length of a name or link target in the ustar `name`/`linkname` fields.
 const MAX_USTAR_NAME: usize = 100;
 
 /// How many hard links a chain may have before it is treated as a loop.

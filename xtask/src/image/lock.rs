@@ -38,7 +38,7 @@ pub struct LockedPackage {
     pub architecture: String,
     /// The repository as the config writes it.
     pub repository: String,
-    /// Where the package file is: the repository, the architecture and the file name.
+    /// Location of the package file: the repository, the architecture and the file name.
     pub url: String,
     /// The index checksum (`Q1` + base64 SHA-1 of the control stream).
     pub checksum: String,

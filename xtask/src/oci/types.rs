@@ -170,7 +170,7 @@ pub struct History {
     /// Creation time, RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
-    /// What created the layer.
+    /// Command or tool that created the layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// A free-text comment.

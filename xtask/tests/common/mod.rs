@@ -90,6 +90,18 @@ pub fn packages(arch: &str) -> Vec<PackageBuilder> {
     all
 }
 
+/// Writes a file under `root`, creating its folders. Scripts (text starting with `#!`)
+/// are made executable, as the catalog requires of image tests.
+pub fn write(root: &Path, path: &str, text: &str) {
+    let path = root.join(path);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
+    std::fs::write(&path, text).expect("write file");
+    if text.starts_with("#!") {
+        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(&path, mode).expect("make the script executable");
+    }
+}
+
 /// Writes a signed repository for x86_64 and aarch64 to `dir/repo` and its public key
 /// to `dir/keys/test.rsa.pub`, with `extra` packages added to each architecture.
 pub fn write_repository(dir: &Path, extra: &[(&str, &str)]) {

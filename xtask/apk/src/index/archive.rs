@@ -10,7 +10,7 @@ use crate::limits::{MAX_INDEX_FILE_BYTES, MAX_INDEX_TEXT_BYTES, MAX_SIGNATURE_ST
 use crate::signature::{self, Signature, SignatureAlgorithm};
 use crate::tar_write;
 
-/// How an index must be authenticated.
+/// Authentication an index must pass.
 #[derive(Debug, Clone, Copy)]
 pub enum Verification<'a> {
     /// A signature by a key in this keyring is required.

@@ -223,7 +223,7 @@ pub fn check_catalog(images: &[Image], recipes: &[Recipe], diagnostics: &mut Dia
     config::check_local_packages(images, recipes, diagnostics);
 }
 
-/// Whether `host` is a registry host as image references write it: a lowercase DNS name
+/// Returns whether `host` is a registry host as image references write it: a lowercase DNS name
 /// or IPv4 address, with an optional numeric port.
 fn is_registry_host(host: &str) -> bool {
     let (name, port) = host

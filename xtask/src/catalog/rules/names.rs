@@ -8,7 +8,7 @@ use crate::catalog::recipe::{RecipeFile, VersionValue};
 /// Config files are named `<variant>.apko.yaml`.
 const CONFIG_SUFFIX: &str = ".apko.yaml";
 
-/// Whether `part` is a valid path component of an OCI repository name: lowercase
+/// Returns whether `part` is a valid path component of an OCI repository name: lowercase
 /// alphanumerics separated by one `.`, one or two `_`, or any number of `-`
 /// (OCI distribution spec, "Pulling manifests").
 pub fn is_repository_component(part: &str) -> bool {
@@ -39,7 +39,7 @@ pub fn is_repository_component(part: &str) -> bool {
     true
 }
 
-/// Whether `tag` is a valid OCI tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+/// Returns whether `tag` is a valid OCI tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
 pub fn is_valid_tag(tag: &str) -> bool {
     let mut chars = tag.chars();
     let first_ok = chars
