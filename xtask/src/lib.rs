@@ -6,6 +6,7 @@ pub mod changes;
 pub mod cli;
 pub mod image;
 pub mod oci;
+pub mod offline;
 pub mod package;
 pub mod publish;
 pub mod readme;

@@ -24,9 +24,53 @@ pub struct Settings {
     pub readme: ReadmeSettings,
     #[serde(default)]
     pub packages: PackageSettings,
+    /// Profile of builds that name none: `upstream` or `offline`; `upstream` when absent.
+    pub profile: Option<Spanned<String>>,
     /// Settings of the offline profile, which builds from this repository's own packages.
     #[serde(default)]
     pub offline: OfflineProfile,
+}
+
+impl Settings {
+    /// Returns the profile named by `profile:`, or `upstream` when the file names none
+    /// or names an unknown one (which lint reports).
+    pub fn default_profile(&self) -> Profile {
+        self.profile
+            .as_ref()
+            .and_then(|profile| profile.value.parse().ok())
+            .unwrap_or(Profile::Upstream)
+    }
+}
+
+/// Where image builds take their packages from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// The repositories and keys that each config names (Wolfi, Alpine): needs network.
+    Upstream,
+    /// This repository's own `packages/`, built first into `out/packages`.
+    Offline,
+}
+
+impl Profile {
+    /// Returns the name used in `catalog.yaml` and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Upstream => "upstream",
+            Profile::Offline => "offline",
+        }
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "upstream" => Ok(Profile::Upstream),
+            "offline" => Ok(Profile::Offline),
+            other => Err(format!("unknown profile `{other}`")),
+        }
+    }
 }
 
 /// Signing settings of published images.

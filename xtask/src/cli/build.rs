@@ -8,10 +8,11 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use rayon::prelude::*;
 
+use super::offline;
 use super::progress::{BarReporter, LogReporter};
 use super::{Context, load_catalog};
 use crate::catalog::apko::ImageConfig;
-use crate::catalog::{Arch, Catalog, Diagnostics, yaml};
+use crate::catalog::{Arch, Catalog, Diagnostics, Profile, yaml};
 use crate::image::time::source_date_epoch;
 use crate::image::{BuildOutput, BuildRequest, PackageStore, Reporter, build_variant};
 
@@ -45,9 +46,22 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
 
-    /// Use only local repositories and the package cache; fail listing what is missing.
-    #[arg(long)]
+    /// Use only local repositories and the package cache, and take package sources
+    /// only from the cache, the mirror and Debian's archive; fail listing what is missing.
+    #[arg(long, env = "XTASK_OFFLINE", value_parser = clap::builder::BoolishValueParser::new())]
     pub offline: bool,
+
+    /// Where catalog images take their packages from: `offline` builds `packages/` into
+    /// `out/packages` first and installs from there, `upstream` uses the repositories
+    /// each config names. Defaults to `profile:` in catalog.yaml, else `upstream`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "PROFILE",
+        env = "XTASK_PROFILE",
+        conflicts_with = "config"
+    )]
+    pub profile: Option<Profile>,
 
     /// Package cache folder; defaults to `$XDG_CACHE_HOME/xtask` or `~/.cache/xtask`.
     #[arg(long, value_name = "DIR", env = "XTASK_CACHE_DIR")]
@@ -61,9 +75,21 @@ pub struct Args {
 
 pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let epoch = source_date_epoch()?;
+    let mut unavailable = Vec::new();
     let requests = match &args.config {
         Some(config) => vec![standalone_request(&args, config, epoch)?],
-        None => catalog_requests(context, &args, epoch)?,
+        None => {
+            let catalog = load_catalog(context)?;
+            let requests = catalog_requests(&catalog, &args, epoch)?;
+            match args.profile.unwrap_or(catalog.settings.default_profile()) {
+                Profile::Upstream => requests,
+                Profile::Offline => {
+                    let selection = offline::prepare(context, &catalog, &args, requests)?;
+                    unavailable = selection.unavailable;
+                    selection.requests
+                }
+            }
+        }
     };
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(jobs) = args.jobs {
@@ -99,7 +125,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .map(|request| (request, build_variant(request, &store, reporter)))
             .collect()
     });
-    Ok(summarize(&results))
+    Ok(summarize(&results, &unavailable))
 }
 
 /// Returns `$XDG_CACHE_HOME/xtask`, else `$HOME/.cache/xtask`, as the XDG base
@@ -119,28 +145,56 @@ pub(super) fn default_cache_dir() -> anyhow::Result<PathBuf> {
 /// build failed.
 fn summarize(
     results: &[(&BuildRequest, Result<BuildOutput, crate::image::BuildError>)],
+    unavailable: &[offline::Unavailable],
 ) -> ExitCode {
-    let mut failures = Vec::new();
+    let mut failures: Vec<(String, String)> = Vec::new();
     for (request, result) in results {
         match result {
-            Ok(output) => println!(
-                "{} {} {} [{}]",
-                request.label(),
-                output.index,
-                output.output.display(),
-                output.tags.join(", ")
-            ),
-            Err(error) => failures.push((request.label(), error)),
+            Ok(output) => {
+                println!(
+                    "{} {} {} [{}]",
+                    request.label(),
+                    output.index,
+                    output.output.display(),
+                    output.tags.join(", ")
+                );
+                print_usage_hint(request, output);
+            }
+            Err(error) => failures.push((request.label(), error.to_string())),
         }
+    }
+    for skipped in unavailable {
+        failures.push((skipped.label.clone(), skipped.message()));
     }
     if failures.is_empty() {
         return ExitCode::SUCCESS;
     }
-    eprintln!("{} of {} builds failed:", failures.len(), results.len());
+    eprintln!(
+        "{} of {} builds failed:",
+        failures.len(),
+        results.len() + unavailable.len()
+    );
     for (label, error) in &failures {
         eprintln!("error: {label}: {error}");
     }
     ExitCode::from(1)
+}
+
+// Tells a maintainer who just built an image how to look at it and run it. Docker
+// Engine before 25 cannot load an OCI layout, so the hint goes through skopeo.
+fn print_usage_hint(request: &BuildRequest, output: &BuildOutput) {
+    let Some(tag) = output.tags.first() else {
+        return;
+    };
+    let layout = output.output.display();
+    println!("  inspect: skopeo inspect --raw oci:{layout}:{tag}");
+    if request.variant != "standalone" {
+        println!("  test:    cargo xtask test {}", request.image);
+    }
+    println!(
+        "  run:     skopeo copy --override-arch amd64 oci:{layout}:{tag} docker-daemon:{}:{tag} && docker run --rm {}:{tag}",
+        request.image, request.image
+    );
 }
 
 fn parse_archs(names: &[String], source: &str) -> anyhow::Result<Vec<Arch>> {
@@ -238,11 +292,10 @@ fn read_yaml(path: &Path) -> anyhow::Result<ImageConfig> {
 }
 
 fn catalog_requests(
-    context: &Context,
+    catalog: &Catalog,
     args: &Args,
     epoch: Option<u64>,
 ) -> anyhow::Result<Vec<BuildRequest>> {
-    let catalog = load_catalog(context)?;
     let only_archs = parse_archs(&args.archs, "--arch")?;
     let names: Vec<&str> = if args.images.is_empty() {
         catalog
@@ -269,13 +322,7 @@ fn catalog_requests(
                 tracing::warn!(image = %image.name, variant = %variant.name, "skipped: none of the requested architectures");
                 continue;
             }
-            requests.push(catalog_request(
-                &catalog,
-                &image.name,
-                variant,
-                archs,
-                epoch,
-            ));
+            requests.push(catalog_request(catalog, &image.name, variant, archs, epoch));
         }
     }
     if let Some(lock) = &args.lock {

@@ -7,6 +7,7 @@ mod keygen;
 mod lint;
 mod list;
 mod logging;
+mod offline;
 mod output;
 mod package;
 mod progress;

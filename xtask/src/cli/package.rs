@@ -103,7 +103,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn options(
+pub(super) fn options(
     context: &Context,
     catalog: &crate::catalog::Catalog,
     args: Args,

@@ -208,7 +208,7 @@ pub fn plan(
     outputs.push(OutputPlan {
         name: recipe.name.clone(),
         description: main_description.clone(),
-        dependencies: file.package.dependencies.clone(),
+        dependencies: planner.dependencies(&file.package.dependencies, &variables)?,
         steps,
     });
 
@@ -235,7 +235,7 @@ pub fn plan(
                 .description
                 .clone()
                 .unwrap_or_else(|| main_description.clone()),
-            dependencies: subpackage.dependencies.clone(),
+            dependencies: planner.dependencies(&subpackage.dependencies, &variables)?,
             steps,
         });
     }
@@ -436,6 +436,34 @@ impl Planner<'_> {
             line: 0,
             label: String::new(),
         }
+    }
+
+    // melange substitutes variables in dependency lists, so that a recipe can write
+    // `provides: [name=${{package.full-version}}]` and keep one version number.
+    fn dependencies(
+        &self,
+        dependencies: &Dependencies,
+        variables: &Variables,
+    ) -> Result<Dependencies, PlanError> {
+        let substitute = |list: &[Spanned<String>]| {
+            list.iter()
+                .map(|entry| {
+                    let value = variables.substitute(&entry.value).map_err(|error| {
+                        self.error_at(entry.referenced.line(), &entry.value, error.into())
+                    })?;
+                    Ok(Spanned {
+                        value,
+                        ..entry.clone()
+                    })
+                })
+                .collect::<Result<Vec<_>, PlanError>>()
+        };
+        Ok(Dependencies {
+            runtime: substitute(&dependencies.runtime)?,
+            provides: substitute(&dependencies.provides)?,
+            replaces: substitute(&dependencies.replaces)?,
+            ..dependencies.clone()
+        })
     }
 
     fn error_at(&self, line: u64, label: &str, kind: PlanErrorKind) -> PlanError {

@@ -69,6 +69,14 @@ pub fn check_settings(settings: &Settings, root: &Path, diagnostics: &mut Diagno
             );
         }
     }
+    if let Some(profile) = &settings.profile
+        && let Err(message) = profile.value.parse::<crate::catalog::Profile>()
+    {
+        diagnostics.push(
+            Diagnostic::error(file, profile.referenced.into(), message)
+                .with_hint("use `upstream` (the configs' own repositories) or `offline` (this repository's packages/)"),
+        );
+    }
     if let Some(mode) = &settings.signing.mode
         && mode.value != "keyless"
         && mode.value != "key"
