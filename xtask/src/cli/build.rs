@@ -33,6 +33,10 @@ pub struct Args {
     #[arg(long, value_name = "DIR", requires = "config")]
     pub output: Option<PathBuf>,
 
+    /// Build only these variants of the named images (repeatable); all by default.
+    #[arg(long = "variant", value_name = "NAME", conflicts_with = "config")]
+    pub variants: Vec<String>,
+
     /// Build only these architectures (`amd64` or `x86_64`, repeatable).
     #[arg(long = "arch", value_name = "ARCH")]
     pub archs: Vec<String>,
@@ -71,21 +75,44 @@ pub struct Args {
     /// number of CPUs.
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     pub jobs: Option<usize>,
+
+    /// Whether images that the offline profile cannot build are skipped with a
+    /// warning even though they are named (set by `release --changed`).
+    #[arg(skip)]
+    pub skip_unavailable: bool,
+}
+
+/// The variants a build run wrote, and its exit code.
+pub struct BuildRun {
+    /// `(image, variant)` of each layout written.
+    pub built: Vec<(String, String)>,
+    /// `(image, variant)` of each variant skipped because the offline profile cannot
+    /// build it.
+    pub skipped: Vec<(String, String)>,
+    /// 0 when every selected build succeeded, else 1.
+    pub exit_code: ExitCode,
 }
 
 pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    Ok(execute(context, &args)?.exit_code)
+}
+
+/// Builds what `args` selects and prints each result and the summary.
+pub fn execute(context: &Context, args: &Args) -> anyhow::Result<BuildRun> {
     let epoch = source_date_epoch()?;
     let mut unavailable = Vec::new();
+    let mut skipped = Vec::new();
     let requests = match &args.config {
-        Some(config) => vec![standalone_request(&args, config, epoch)?],
+        Some(config) => vec![standalone_request(args, config, epoch)?],
         None => {
             let catalog = load_catalog(context)?;
-            let requests = catalog_requests(&catalog, &args, epoch)?;
+            let requests = catalog_requests(&catalog, args, epoch)?;
             match args.profile.unwrap_or(catalog.settings.default_profile()) {
                 Profile::Upstream => requests,
                 Profile::Offline => {
-                    let selection = offline::prepare(context, &catalog, &args, requests)?;
+                    let selection = offline::prepare(context, &catalog, args, requests)?;
                     unavailable = selection.unavailable;
+                    skipped = selection.skipped;
                     selection.requests
                 }
             }
@@ -125,7 +152,16 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .map(|request| (request, build_variant(request, &store, reporter)))
             .collect()
     });
-    Ok(summarize(&results, &unavailable))
+    let built = results
+        .iter()
+        .filter(|(_, result)| result.is_ok())
+        .map(|(request, _)| (request.image.clone(), request.variant.clone()))
+        .collect();
+    Ok(BuildRun {
+        built,
+        skipped,
+        exit_code: summarize(&results, &unavailable),
+    })
 }
 
 /// Returns `$XDG_CACHE_HOME/xtask`, else `$HOME/.cache/xtask`, as the XDG base
@@ -312,6 +348,9 @@ fn catalog_requests(
             bail!("image `{name}` is not in the catalog; `cargo xtask list` shows the images");
         };
         for variant in &image.variants {
+            if !args.variants.is_empty() && !args.variants.contains(&variant.name) {
+                continue;
+            }
             let archs: Vec<Arch> = variant
                 .archs
                 .iter()
@@ -323,6 +362,13 @@ fn catalog_requests(
                 continue;
             }
             requests.push(catalog_request(catalog, &image.name, variant, archs, epoch));
+        }
+    }
+    for variant in &args.variants {
+        if !requests.iter().any(|request| &request.variant == variant) {
+            bail!(
+                "no selected image has a variant `{variant}`; `cargo xtask list` shows the variants"
+            );
         }
     }
     if let Some(lock) = &args.lock {

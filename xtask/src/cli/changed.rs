@@ -88,7 +88,11 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn select(context: &Context, args: &Args, input: &GraphInput) -> anyhow::Result<ChangeSet> {
+pub(super) fn select(
+    context: &Context,
+    args: &Args,
+    input: &GraphInput,
+) -> anyhow::Result<ChangeSet> {
     if args.all {
         return Ok(changes::all_images(input));
     }

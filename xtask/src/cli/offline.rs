@@ -18,6 +18,8 @@ use crate::package::{Outcome, TargetArch, signing};
 pub struct Selection {
     pub requests: Vec<BuildRequest>,
     pub unavailable: Vec<Unavailable>,
+    /// `(image, variant)` of the variants skipped with a warning.
+    pub skipped: Vec<(String, String)>,
 }
 
 /// A variant named on the command line whose packages `packages/` does not provide.
@@ -57,6 +59,7 @@ pub fn prepare(
 ) -> anyhow::Result<Selection> {
     let mut buildable = Vec::new();
     let mut unavailable = Vec::new();
+    let mut skipped = Vec::new();
     let mut recipes: Vec<String> = Vec::new();
     let mut archs: Vec<TargetArch> = Vec::new();
     for request in requests {
@@ -71,12 +74,13 @@ pub fn prepare(
                 }
                 buildable.push(request);
             }
-            Availability::Missing(missing) if args.images.is_empty() => {
+            Availability::Missing(missing) if args.images.is_empty() || args.skip_unavailable => {
                 tracing::warn!(
                     variant = %request.label(),
                     missing = %missing.join(", "),
                     "skipped: not buildable in the offline profile"
                 );
+                skipped.push((request.image.clone(), request.variant.clone()));
             }
             Availability::Missing(missing) => unavailable.push(Unavailable {
                 label: request.label(),
@@ -89,6 +93,7 @@ pub fn prepare(
         return Ok(Selection {
             requests: buildable,
             unavailable,
+            skipped,
         });
     }
     recipes.sort();
@@ -122,6 +127,7 @@ pub fn prepare(
     Ok(Selection {
         requests: buildable,
         unavailable,
+        skipped,
     })
 }
 

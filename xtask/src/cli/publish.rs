@@ -38,6 +38,10 @@ pub struct Args {
     #[arg(long)]
     pub no_sign: bool,
 
+    /// Signing mode instead of `signing.mode` in catalog.yaml: `key` or `keyless`.
+    #[arg(long, value_name = "MODE", value_parser = ["key", "keyless"], conflicts_with = "no_sign")]
+    pub signing_mode: Option<String>,
+
     /// Cosign private key for `signing.mode: key`; its password is read from
     /// `COSIGN_PASSWORD`.
     #[arg(long, value_name = "FILE", env = "XTASK_COSIGN_KEY")]
@@ -65,7 +69,10 @@ struct Job {
 }
 
 pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let catalog = super::load_catalog(context)?;
+    let mut catalog = super::load_catalog(context)?;
+    if let Some(registry) = &args.registry.registry_override {
+        catalog.settings.registry.value = registry.clone();
+    }
     let jobs = plan_jobs(&catalog, &args)?;
     let mode = signing_mode(&catalog, &args)?;
 
@@ -203,12 +210,12 @@ fn signing_mode(catalog: &Catalog, args: &Args) -> anyhow::Result<Option<&'stati
     if args.no_sign {
         return Ok(None);
     }
-    let mode = catalog
+    let mode = args.signing_mode.as_deref().or(catalog
         .settings
         .signing
         .mode
         .as_ref()
-        .map(|mode| mode.value.as_str());
+        .map(|mode| mode.value.as_str()));
     match mode {
         Some("key") => Ok(Some("key")),
         Some("keyless") => Ok(Some("keyless")),

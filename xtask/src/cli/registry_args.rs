@@ -5,6 +5,11 @@ use crate::registry::{ClientOptions, CredentialInputs, RegistryClient};
 /// How to reach and log in to the registry.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RegistryArgs {
+    /// Registry host (`HOST[:PORT]`) to use instead of `registry` in catalog.yaml, such
+    /// as a test registry on loopback.
+    #[arg(long = "registry", value_name = "HOST", env = "XTASK_REGISTRY")]
+    pub registry_override: Option<String>,
+
     /// Registry username; the password is read from `XTASK_REGISTRY_PASSWORD` only, so
     /// that it never shows in the process list.
     #[arg(long, env = "XTASK_REGISTRY_USERNAME")]
