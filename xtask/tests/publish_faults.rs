@@ -183,3 +183,102 @@ fn rate_limited_push_waits_retry_after() {
     );
     assert!(proxy.stats.rate_limited.load(Ordering::SeqCst) >= 2);
 }
+
+/// Writes a catalog whose one image, `busybox`, is published to `registry`.
+fn catalog_for(registry: &str) -> tempfile::TempDir {
+    let root = tempfile::tempdir().expect("temp dir");
+    let files = [
+        (
+            "catalog.yaml",
+            format!("registry: {registry}\nnamespace: test\narchs: [amd64, arm64]\n"),
+        ),
+        (
+            "images/busybox/image.yaml",
+            "versions:\n  - apko:\n      config: configs/latest.apko.yaml\n".to_owned(),
+        ),
+        (
+            "images/busybox/configs/latest.apko.yaml",
+            "contents:\n  repositories: [https://packages.wolfi.dev/os]\n  keyring: [https://packages.wolfi.dev/os/wolfi-signing.rsa.pub]\n  packages: [busybox]\n".to_owned(),
+        ),
+        ("images/busybox/tests/run.sh", "#!/bin/sh\n".to_owned()),
+    ];
+    for (path, text) in files {
+        let path = root.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
+        std::fs::write(&path, text).expect("write file");
+    }
+    let script = root.path().join("images/busybox/tests/run.sh");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    root
+}
+
+#[test]
+fn publish_command_logs_each_retry() {
+    if !require_tool("docker-registry", "docker-registry") {
+        return;
+    }
+    let registry = TestRegistry::start(RegistrySetup::default());
+    // Every request gets 429 with `Retry-After: 1` for one second from the fifth on.
+    // oci-client ignores a 429 on its `/v2/` ping, so only the registry operations in
+    // that second are retried and logged.
+    let proxy = FaultProxy::start_rate_limited(registry.port, 5);
+    let root = catalog_for(&proxy.address());
+    let layout = write_layout(
+        &root.path().join("out/images/busybox/latest"),
+        &["latest"],
+        &[50_000, 5_000],
+        fresh_seed(),
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("-C")
+        .arg(root.path())
+        .args(["publish", "busybox", "--no-sign", "--max-attempts", "8"])
+        .env("DOCKER_CONFIG", root.path().join(".docker-test"))
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("XTASK_REGISTRY_USERNAME")
+        .env_remove("XTASK_REGISTRY_PASSWORD")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run xtask publish");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "publish failed:\n{stderr}");
+    assert!(proxy.stats.rate_limited.load(Ordering::SeqCst) > 0);
+    let retries: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("retrying registry request"))
+        .collect();
+    assert!(!retries.is_empty(), "no retry logged:\n{stderr}");
+    for line in &retries {
+        assert!(
+            line.contains("retrying registry request after HTTP 429"),
+            "retry without its reason: {line}"
+        );
+        assert!(line.contains("attempt="), "retry without attempt: {line}");
+        assert!(
+            line.contains("operation="),
+            "retry without operation: {line}"
+        );
+    }
+
+    // The tag names the pushed index, and the registry has everything it points at.
+    let tag = support::http::get(
+        registry.port,
+        "/v2/test/busybox/manifests/latest",
+        Some("application/vnd.oci.image.index.v1+json"),
+    );
+    assert_eq!(tag.status, 200);
+    assert_eq!(
+        tag.header("Docker-Content-Digest"),
+        Some(layout.index_digest.as_str())
+    );
+    for digest in &layout.blobs {
+        let blob = support::http::get(
+            registry.port,
+            &format!("/v2/test/busybox/blobs/{digest}"),
+            None,
+        );
+        assert_eq!(blob.status, 200, "blob {digest} missing");
+    }
+}

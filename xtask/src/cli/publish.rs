@@ -1,8 +1,8 @@
-//! `cargo xtask publish <image>...`: pushes the layouts `build` wrote, signs and attests
-//! them. Each variant is published on its own. A failed variant is reported, the others
-//! still run, and the exit code is 1 when any failed.
+//! `cargo xtask publish <image>...` or `publish --changed`: pushes the layouts `build`
+//! wrote, signs and attests them. Each variant is published on its own. A failed variant
+//! is reported, the others still run, and the exit code is 1 when any failed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
@@ -10,6 +10,7 @@ use anyhow::{Context as _, bail};
 use super::Context;
 use super::registry_args::{RegistryArgs, runtime};
 use crate::catalog::{Catalog, Image, Variant};
+use crate::changes::{self, GraphInput, Revisions};
 use crate::publish::record::write_records;
 use crate::publish::{PublishedVariant, describe_signing, publish_variant};
 use crate::registry::{LayoutImage, PushPlan, Repository, Secret};
@@ -18,12 +19,29 @@ use crate::sign::{CosignSigner, KeylessConfig, KeylessSigner, Signer, TokenSourc
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Images to publish, by name (`nginx`).
-    #[arg(required = true, value_name = "IMAGE")]
+    #[arg(
+        value_name = "IMAGE",
+        required_unless_present = "changed",
+        conflicts_with = "changed"
+    )]
     pub images: Vec<String>,
 
     /// Publish only these variants (`latest`, `latest-dev`); all by default.
-    #[arg(long = "variant", value_name = "NAME")]
+    #[arg(long = "variant", value_name = "NAME", conflicts_with = "changed")]
     pub variants: Vec<String>,
+
+    /// Publish the variants that `cargo xtask changed` selects for the same --base and
+    /// --head. Variants without a built layout are skipped with a message.
+    #[arg(long)]
+    pub changed: bool,
+
+    /// With --changed: the base revision, as `cargo xtask changed --base` reads it.
+    #[arg(long, value_name = "REV", requires = "changed")]
+    pub base: Option<String>,
+
+    /// With --changed: the head revision, as `cargo xtask changed --head` reads it.
+    #[arg(long, value_name = "REV", requires = "changed")]
+    pub head: Option<String>,
 
     /// Print what would be pushed and signed, and contact no registry.
     #[arg(long)]
@@ -73,7 +91,15 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(registry) = &args.registry.registry_override {
         catalog.settings.registry.value = registry.clone();
     }
-    let jobs = plan_jobs(&catalog, &args)?;
+    let jobs = if args.changed {
+        plan_changed_jobs(context, &catalog, &args)?
+    } else {
+        plan_jobs(&catalog, &args)?
+    };
+    if jobs.is_empty() {
+        eprintln!("publish: nothing to publish");
+        return Ok(ExitCode::SUCCESS);
+    }
     let mode = signing_mode(&catalog, &args)?;
 
     if args.dry_run {
@@ -135,16 +161,90 @@ fn report(published: &PublishedVariant) {
     );
 }
 
-fn plan_jobs(catalog: &Catalog, args: &Args) -> anyhow::Result<Vec<Job>> {
-    let images_dir = args
-        .images_dir
+fn images_dir(catalog: &Catalog, args: &Args) -> PathBuf {
+    args.images_dir
         .clone()
-        .unwrap_or_else(|| catalog.root.join("out").join("images"));
-    let repositories: Vec<Repository> = catalog
+        .unwrap_or_else(|| catalog.root.join("out").join("images"))
+}
+
+/// Repositories of every catalog image, the sources tried for cross-repository mounts.
+fn catalog_repositories(catalog: &Catalog) -> Vec<Repository> {
+    catalog
         .images
         .iter()
         .filter_map(|image| Repository::parse(&catalog.repository_of(image)).ok())
-        .collect();
+        .collect()
+}
+
+/// Plans the variants that change detection selects, as `cargo xtask changed` does,
+/// and skips those without a built layout.
+fn plan_changed_jobs(
+    context: &Context,
+    catalog: &Catalog,
+    args: &Args,
+) -> anyhow::Result<Vec<Job>> {
+    let revisions = Revisions {
+        base: args.base.clone(),
+        head: args.head.clone(),
+        working_tree: false,
+    };
+    let input = GraphInput::from_catalog(catalog);
+    let selection = changes::changed_images(&context.root, &revisions, &input)
+        .context("failed to compute the changed images")?;
+    for removed in &selection.removed {
+        eprintln!(
+            "publish: image `{}` was removed; its published tags stay in the registry",
+            removed.name
+        );
+    }
+    if selection.images.is_empty() {
+        eprintln!("publish: no image changed between the compared revisions");
+    }
+    let images_dir = images_dir(catalog, args);
+    let repositories = catalog_repositories(catalog);
+    let mut jobs = Vec::new();
+    for changed in &selection.images {
+        let Some(image) = catalog.image(&changed.name) else {
+            bail!("changed image `{}` is not in the catalog", changed.name);
+        };
+        for changed_variant in &changed.variants {
+            let Some(variant) = image
+                .variants
+                .iter()
+                .find(|variant| variant.name == changed_variant.name)
+            else {
+                bail!(
+                    "image `{}` has no variant `{}`",
+                    image.name,
+                    changed_variant.name
+                );
+            };
+            let dir = images_dir.join(&image.name).join(&variant.name);
+            if !is_built(&dir) {
+                eprintln!(
+                    "publish: skipped {}/{}: not built (no OCI layout at `{}`); run `cargo xtask build {}` first",
+                    image.name,
+                    variant.name,
+                    dir.display(),
+                    image.name
+                );
+                continue;
+            }
+            jobs.push(job(catalog, image, variant, &images_dir, &repositories)?);
+        }
+    }
+    Ok(jobs)
+}
+
+/// Returns whether `dir` contains an OCI layout. `build` writes `index.json` after every
+/// blob, so a layout without it is unfinished.
+fn is_built(dir: &Path) -> bool {
+    dir.join("index.json").is_file()
+}
+
+fn plan_jobs(catalog: &Catalog, args: &Args) -> anyhow::Result<Vec<Job>> {
+    let images_dir = images_dir(catalog, args);
+    let repositories = catalog_repositories(catalog);
     let mut jobs = Vec::new();
     for name in &args.images {
         let Some(image) = catalog.image(name) else {
@@ -183,7 +283,7 @@ fn job(
     catalog: &Catalog,
     image: &Image,
     variant: &Variant,
-    images_dir: &std::path::Path,
+    images_dir: &Path,
     repositories: &[Repository],
 ) -> anyhow::Result<Job> {
     let name = format!("{}/{}", image.name, variant.name);

@@ -166,6 +166,10 @@ impl RegistryClient {
 
     /// Stores the credentials for the reference's registry. oci-client exchanges them
     /// for a token per repository and operation when a request needs one.
+    // NOTE: oci-client 0.18 ignores a failed `/v2/` ping (5xx, 429 or a dropped
+    // connection) while fetching that token and sends the request without credentials.
+    // On a registry that requires them the request gets 401, which is reported as an
+    // authentication failure and not retried.
     async fn authorize(&self, reference: &Reference) {
         self.client
             .store_auth_if_needed(reference.resolve_registry(), &self.auth)

@@ -349,6 +349,24 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_redacts_tokens() {
+        let secret = "request-token-5e3a";
+        let config = KeylessConfig {
+            fulcio_url: "http://127.0.0.1:1".into(),
+            rekor_url: "http://127.0.0.1:2".into(),
+            token: TokenSource::GithubActions {
+                request_url: "http://127.0.0.1:3/token".into(),
+                request_token: Secret::new(secret),
+            },
+        };
+        let identity_token = TokenSource::Token(Secret::new(secret));
+        for text in [format!("{config:?}"), format!("{identity_token:?}")] {
+            assert!(!text.contains(secret), "token printed in {text}");
+            assert!(text.contains("<redacted>"), "{text}");
+        }
+    }
+
+    #[test]
     fn token_without_subject_is_rejected() {
         let claims = URL_SAFE_NO_PAD.encode(r#"{"iss":"x"}"#);
         assert!(token_subject(&format!("e30.{claims}.c2ln")).is_err());

@@ -4,8 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
 use sigstore::crypto::signing_key::SigStoreKeyPair;
 use sigstore::crypto::{CosignVerificationKey, SigStoreSigner, Signature, SigningScheme};
+use x509_cert::der::Decode as _;
+use x509_cert::der::oid::ObjectIdentifier;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
 use crate::registry::Secret;
 
@@ -157,6 +161,25 @@ impl CosignPublicKey {
         })
     }
 
+    /// Parses a DER SubjectPublicKeyInfo, such as the key of a Fulcio certificate, and
+    /// rejects keys that are not ECDSA P-256.
+    pub fn from_der(der: &[u8]) -> Result<CosignPublicKey, KeyError> {
+        require_p256(der)?;
+        let key = CosignVerificationKey::from_der(der, &SigningScheme::ECDSA_P256_SHA256_ASN1)
+            .map_err(crypto("read a public key"))?;
+        let body = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|line| std::str::from_utf8(line).unwrap_or_default())
+            .collect();
+        let pem = format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            lines.join("\n")
+        );
+        Ok(CosignPublicKey { key, pem })
+    }
+
     /// Checks a DER signature over `message`.
     pub fn verify(&self, signature: &[u8], message: &[u8]) -> bool {
         self.key
@@ -167,6 +190,32 @@ impl CosignPublicKey {
     pub fn pem(&self) -> &str {
         &self.pem
     }
+}
+
+/// `id-ecPublicKey` and the `secp256r1` (P-256) curve, from RFC 5480.
+const EC_PUBLIC_KEY_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const P256_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+
+fn require_p256(der: &[u8]) -> Result<(), KeyError> {
+    let invalid = |message: String| KeyError::Crypto {
+        action: "read a public key",
+        message,
+    };
+    let spki =
+        SubjectPublicKeyInfoOwned::from_der(der).map_err(|error| invalid(error.to_string()))?;
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|parameters| parameters.decode_as::<ObjectIdentifier>().ok());
+    if spki.algorithm.oid != EC_PUBLIC_KEY_OID || curve != Some(P256_OID) {
+        return Err(invalid(format!(
+            "the key is not ECDSA P-256 (algorithm {}, parameters {}); only P-256 is supported",
+            spki.algorithm.oid,
+            curve.map_or_else(|| "none".to_owned(), |oid| oid.to_string())
+        )));
+    }
+    Ok(())
 }
 
 /// Paths of a key pair written by [`generate_cosign_key_pair`].

@@ -1,6 +1,7 @@
-//! Key-based verification of cosign signatures: fetches the `.sig` manifest of an image,
-//! checks each signature over its payload with the public key, and checks that the
-//! payload names the digest of the image.
+//! Verification of cosign signatures. It fetches the `.sig` manifest of an image and
+//! checks each signature over its payload, with a public key or, for keyless
+//! signatures, with the key of a trusted Fulcio certificate. The payload must name the
+//! digest of the image.
 
 use std::fmt;
 
@@ -8,9 +9,19 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::artifact::{SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, existing_layers};
+use super::keyless_verify::{KeylessPolicy, KeylessProblem};
 use super::keys::CosignPublicKey;
 use super::payload::{SIGNATURE_TYPE, SimpleSigning};
 use crate::registry::{Digest, ImageReference, RegistryClient, RegistryError, Repository};
+
+/// The key or keyless requirements that a signature is verified against.
+#[derive(Debug)]
+pub enum TrustPolicy {
+    /// A cosign public key (`cosign.pub`).
+    Key(CosignPublicKey),
+    /// A Fulcio root with the expected identity and issuer (keyless signing).
+    Keyless(KeylessPolicy),
+}
 
 /// A signature that passed every check.
 #[derive(Debug, Clone)]
@@ -43,6 +54,10 @@ pub enum LayerProblem {
     DigestMismatch {
         layer: Digest,
         payload_digest: String,
+    },
+    Keyless {
+        layer: Digest,
+        problem: KeylessProblem,
     },
 }
 
@@ -77,6 +92,7 @@ impl fmt::Display for LayerProblem {
                 f,
                 "layer {layer}: the payload signs digest {payload_digest}, not the image's"
             ),
+            LayerProblem::Keyless { layer, problem } => write!(f, "layer {layer}: {problem}"),
         }
     }
 }
@@ -104,12 +120,12 @@ pub enum VerifyError {
     },
 }
 
-/// Verifies `reference` against `key`. Succeeds when at least one signature layer
+/// Verifies `reference` against `policy`. Succeeds when at least one signature layer
 /// verifies and its payload names the manifest digest `reference` resolves to.
 pub async fn verify_image(
     client: &RegistryClient,
     reference: &ImageReference,
-    key: &CosignPublicKey,
+    policy: &TrustPolicy,
 ) -> Result<VerifiedSignature, VerifyError> {
     let repository = reference.repository().clone();
     let digest = resolve(client, reference).await?;
@@ -131,13 +147,17 @@ pub async fn verify_image(
     for layer in &layers {
         let payload = client.pull_blob(&repository, &layer.digest).await?;
         let signature = layer.annotations.get(SIGNATURE_ANNOTATION);
-        match check_layer(
-            &layer.digest,
-            signature.map(String::as_str),
-            &payload,
-            key,
-            &digest,
-        ) {
+        let result = match policy {
+            TrustPolicy::Key(key) => check_layer(
+                &layer.digest,
+                signature.map(String::as_str),
+                &payload,
+                key,
+                &digest,
+            ),
+            TrustPolicy::Keyless(keyless) => check_keyless_layer(layer, &payload, keyless, &digest),
+        };
+        match result {
             Ok(payload) => {
                 if payload.critical.identity.docker_reference != repository.to_string() {
                     tracing::warn!(
@@ -181,6 +201,39 @@ pub fn check_layer(
     if !key.verify(&signature, payload) {
         return Err(LayerProblem::SignatureMismatch { layer });
     }
+    check_payload(layer, payload, expected)
+}
+
+/// Checks one keyless layer: certificate, identity, issuer, signature and Rekor bundle,
+/// then the digest the payload names.
+fn check_keyless_layer(
+    layer: &super::artifact::ExistingLayer,
+    payload: &[u8],
+    policy: &KeylessPolicy,
+    expected: &Digest,
+) -> Result<SimpleSigning, LayerProblem> {
+    let digest = layer.digest.clone();
+    let Some(signature) = layer.annotations.get(SIGNATURE_ANNOTATION) else {
+        return Err(LayerProblem::MissingSignature { layer: digest });
+    };
+    let Ok(signature) = STANDARD.decode(signature.trim()) else {
+        return Err(LayerProblem::InvalidBase64 { layer: digest });
+    };
+    policy
+        .check(&layer.annotations, &signature, payload)
+        .map_err(|problem| LayerProblem::Keyless {
+            layer: digest.clone(),
+            problem,
+        })?;
+    check_payload(digest, payload, expected)
+}
+
+/// Checks that a verified payload is a cosign signature payload naming `expected`.
+fn check_payload(
+    layer: Digest,
+    payload: &[u8],
+    expected: &Digest,
+) -> Result<SimpleSigning, LayerProblem> {
     let parsed: SimpleSigning =
         serde_json::from_slice(payload).map_err(|error| LayerProblem::InvalidPayload {
             layer: layer.clone(),
