@@ -95,6 +95,25 @@ impl Cache {
         Ok(path)
     }
 
+    /// Returns where the key downloaded from `url` is kept: a folder per URL, holding
+    /// the file under its own name, because signatures name keys by file name.
+    pub fn key_path(&self, url: &str, name: &str) -> PathBuf {
+        self.root
+            .join("keys")
+            .join(hex::encode(Sha256::digest(url.as_bytes())))
+            .join(name)
+    }
+
+    /// Stores checked key bytes downloaded from `url` under `name`.
+    pub fn store_key(&self, url: &str, name: &str, bytes: &[u8]) -> Result<PathBuf, CacheError> {
+        let path = self.key_path(url, name);
+        if let Some(dir) = path.parent() {
+            fs_err::create_dir_all(dir).map_err(cache_error(dir))?;
+        }
+        write_atomic(&path, bytes)?;
+        Ok(path)
+    }
+
     /// Writes a new file next to `path` with `write`, checks it with `check`, and only
     /// then renames it to `path`. On any error the temporary file is removed.
     pub fn store_checked<W, C, E>(&self, path: &Path, write: W, check: C) -> Result<(), E>

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::cache::{Cache, CacheError};
 use crate::index::{IndexError, IndexFile, Verification, read_index, read_index_file};
 use crate::key::Keyring;
-use crate::limits::{MAX_INDEX_FILE_BYTES, MAX_PACKAGE_FILE_BYTES};
+use crate::limits::{MAX_INDEX_FILE_BYTES, MAX_KEY_FILE_BYTES, MAX_PACKAGE_FILE_BYTES};
 use crate::package::{Package, PackageError};
 use crate::package_info::PackageInfo;
 use crate::resolver::{Repository, Resolution};
@@ -43,6 +43,12 @@ pub enum FetchError {
         url: String,
         /// The HTTP client error.
         message: String,
+    },
+    /// A key URL is not `https://` or names no file.
+    #[error("invalid key URL `{url}`: keys are fetched only over https:// and must name a file")]
+    InvalidKeyUrl {
+        /// The URL as given.
+        url: String,
     },
     /// The repository URL has an unsupported scheme.
     #[error("invalid repository `{url}`: use a folder, file://, http:// or https://")]
@@ -373,6 +379,40 @@ impl Fetcher {
             package.verify_signature(&self.keyring)?;
         }
         Ok(())
+    }
+
+    /// Returns a local copy of the public key at `url`, downloading it on first use.
+    ///
+    /// Only `https://` is accepted: a key is a trust anchor, and over plain HTTP anyone
+    /// on the path could swap it. A downloaded key is kept only when it parses as an
+    /// RSA public key. Offline, a key missing from the cache is an error.
+    pub fn fetch_key(&self, url: &str) -> Result<PathBuf, FetchError> {
+        let invalid = || FetchError::InvalidKeyUrl {
+            url: url.to_owned(),
+        };
+        let Some(rest) = url.strip_prefix("https://") else {
+            return Err(invalid());
+        };
+        let name = rest.rsplit('/').next().unwrap_or_default();
+        if name.is_empty() || name == "." || name == ".." || !rest.contains('/') {
+            return Err(invalid());
+        }
+        let path = self.cache.key_path(url, name);
+        if path.is_file() {
+            return Ok(path);
+        }
+        if self.mode == NetworkMode::Offline {
+            return Err(self.offline_error(vec![url.to_owned()]));
+        }
+        let bytes = self.download(url, MAX_KEY_FILE_BYTES)?;
+        let pem = String::from_utf8_lossy(&bytes);
+        crate::PublicKey::from_pem(name, &pem).map_err(|_| FetchError::Http {
+            url: url.to_owned(),
+            message: "the file is not a PEM RSA public key".to_owned(),
+        })?;
+        let path = self.cache.store_key(url, name, &bytes)?;
+        tracing::info!(url, "fetched key");
+        Ok(path)
     }
 
     /// Downloads `url` into memory, failing beyond `limit` bytes.

@@ -40,3 +40,7 @@ pub const MAX_GZIP_STREAMS: usize = 3;
 
 /// Max length in bytes of an entry path or link target.
 pub const MAX_PATH_BYTES: usize = 4096;
+
+/// Largest public key file fetched by URL, in bytes; a 4096-bit RSA key in PEM is
+/// about 800 bytes.
+pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;

@@ -4,8 +4,8 @@
 //! verifies them. The [`PackageStore`] keeps what one run has read, so architectures and
 //! images share it.
 //!
-//! TODO: keyring entries must be local files; the apk crate's fetch layer downloads
-//! indexes and packages but not keys, so `https://` keys are rejected with a hint.
+//! Keys named by `https://` URL are downloaded once into the cache
+//! ([`Fetcher::fetch_key`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -65,19 +65,19 @@ pub fn load_keyring(
     entries: &[String],
     base_dir: &Path,
     file: &Path,
+    store: &PackageStore,
 ) -> Result<(Keyring, Vec<KeyFile>), BuildError> {
     let mut keyring = Keyring::new();
     let mut files = Vec::new();
     for entry in entries {
-        if entry.contains("://") {
-            return Err(BuildError::config(
-                file,
-                format!(
-                    "key `{entry}` is remote; keys must be local files\nhint: download the key and name its local path"
-                ),
-            ));
-        }
-        let path = base_dir.join(entry);
+        let path = if entry.contains("://") {
+            store
+                .fetcher(&Keyring::new())
+                .fetch_key(entry)
+                .map_err(|source| BuildError::config(file, format!("key `{entry}`: {source}")))?
+        } else {
+            base_dir.join(entry)
+        };
         let key_error = |source| BuildError::Key {
             file: file.to_path_buf(),
             value: entry.clone(),

@@ -155,7 +155,7 @@ fn prepare<'a>(
         .map(|entry| entry.value.clone())
         .collect();
     let keyring_entries: Vec<String> = contents.keyring.iter().map(|k| k.value.clone()).collect();
-    let (keyring, key_files) = load_keyring(&keyring_entries, &request.base_dir, file)?;
+    let (keyring, key_files) = load_keyring(&keyring_entries, &request.base_dir, file, store)?;
     let mut world: Vec<String> = contents.packages.iter().map(|p| p.value.clone()).collect();
     if is_service_bundle(&request.config) {
         // The service supervisor that the entrypoint runs.

@@ -329,3 +329,41 @@ fn repository_line_parses_tag() {
         Err(FetchError::InvalidUrl { .. })
     ));
 }
+
+#[test]
+fn key_url_must_be_https() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fetcher = fetcher(dir.path(), NetworkMode::Online);
+    for url in [
+        "http://example.invalid/keys/a.rsa.pub",
+        "https://example.invalid",
+        "https://example.invalid/keys/",
+        "file:///etc/apk/keys/a.rsa.pub",
+    ] {
+        let error = fetcher.fetch_key(url).expect_err(url);
+        assert!(
+            matches!(error, FetchError::InvalidKeyUrl { .. }),
+            "{url}: {error}"
+        );
+    }
+}
+
+#[test]
+fn key_offline_comes_from_cache() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = "https://example.invalid/keys/test.rsa.pub";
+    let fetcher = fetcher(dir.path(), NetworkMode::Offline);
+    let error = fetcher.fetch_key(url).expect_err("not cached yet");
+    assert!(matches!(error, FetchError::Offline { .. }), "{error}");
+
+    let cache = Cache::open(dir.path()).expect("cache");
+    let stored = cache
+        .store_key(url, "test.rsa.pub", b"PEM bytes")
+        .expect("store key");
+    let path = fetcher.fetch_key(url).expect("cached key");
+    assert_eq!(path, stored);
+    assert_eq!(
+        path.file_name().and_then(|name| name.to_str()),
+        Some("test.rsa.pub")
+    );
+}
