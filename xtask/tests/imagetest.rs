@@ -355,7 +355,7 @@ fn unbuilt_image_names_build_command() {
     assert!(message.contains("no image has a built layout"), "{message}");
 }
 
-/// Returns true when a Docker engine answers; fails or skips like `require_tool` when not.
+/// Returns true when a Docker engine responds; fails or skips like `require_tool` when not.
 fn docker_present() -> bool {
     if !require_tool("docker", "apt-get install docker.io") {
         return false;
@@ -431,13 +431,4 @@ fn docker_runtime_runs_and_cleans_up() {
         .output()
         .expect("docker ps");
     assert_eq!(stdout(&containers), "", "containers were not removed");
-}
-
-#[test]
-#[ignore]
-fn scratch_catalog() {
-    let dir = catalog();
-    build(dir.path(), "probe");
-    build(dir.path(), "probe-fail");
-    eprintln!("SCRATCH {}", dir.keep().display());
 }

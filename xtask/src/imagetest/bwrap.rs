@@ -14,7 +14,7 @@ use crate::catalog::Arch;
 use crate::image::oci_config::DEFAULT_PATH;
 use crate::oci::RuntimeConfig;
 
-/// Where the sandbox sees the host's qemu binary. `/dev` is bwrap's own tmpfs, so the
+/// Path of the host's qemu binary inside the sandbox. `/dev` is bwrap's own tmpfs, so the
 /// mount point never touches the image's files.
 const QEMU_IN_SANDBOX: &str = "/dev/.xtask-qemu";
 
@@ -28,7 +28,7 @@ pub struct BwrapImage<'a> {
     pub user: &'a ImageUser,
     /// The image's architecture.
     pub arch: Arch,
-    /// A host folder bound into the sandbox, with the path the image sees it at.
+    /// A host folder bound into the sandbox, and its mount point in the image.
     pub shared: (&'a Path, &'a str),
 }
 
@@ -106,7 +106,7 @@ pub fn launch_spec(image: &BwrapImage<'_>) -> anyhow::Result<LaunchSpec> {
     args.push("--".into());
     let mut entrypoint = Vec::new();
     if emulator(image.arch)?.is_some() {
-        // `-L /`: the image's own root holds its dynamic loader and libraries.
+        // `-L /`: the image's own root contains its dynamic loader and libraries.
         entrypoint.extend([QEMU_IN_SANDBOX, "-L", "/"].map(String::from));
     }
     entrypoint.extend(image.config.entrypoint.clone().unwrap_or_default());

@@ -125,7 +125,7 @@ pub struct DockerRun<'a> {
     pub image: &'a LoadedImage,
     /// Value of the run label.
     pub run_id: &'a str,
-    /// A host folder mounted into the container, with the path the image sees it at.
+    /// A host folder mounted into the container, and its mount point in the image.
     pub shared: (&'a Path, &'a str),
     /// `(host port, container port)` pairs published on 127.0.0.1.
     pub ports: &'a [(u16, u16)],

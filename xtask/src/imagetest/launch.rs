@@ -162,7 +162,7 @@ fn try_launch(spec_path: &Path, args: &[OsString]) -> anyhow::Result<ExitCode> {
     let spawned = command
         .spawn()
         .with_context(|| format!("cannot start `{program}`"));
-    // The command holds the pipes' write ends; they must close here, or the copying
+    // The command owns the pipes' write ends; they must close here, or the copying
     // threads never see the end of the output.
     drop(command);
     let mut child = spawned?;

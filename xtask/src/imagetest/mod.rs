@@ -4,9 +4,9 @@
 //!
 //! The test-script contract: a script gets `ROOTFS` (the unpacked root), `RUN` (a command
 //! whose arguments replace the image's `Cmd`, as in `docker run IMAGE ARGS`), `IMAGE`,
-//! `ARCH`, `RUNTIME`, `CONFIG` (the OCI config JSON), `SHARED_DIR` (a host folder the
-//! image sees at `SHARED_DIR_IN_IMAGE`) and `PORT_<n>` for each port of its `# ports:`
-//! line. It passes when it exits 0 within the time limit.
+//! `ARCH`, `RUNTIME`, `CONFIG` (the OCI config JSON), `SHARED_DIR` (a host folder mounted
+//! in the image at `SHARED_DIR_IN_IMAGE`) and `PORT_<n>` for each port of its
+//! `# ports:` line. It passes when it exits 0 within the time limit.
 
 mod bwrap;
 mod checks;

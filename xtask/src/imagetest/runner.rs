@@ -21,7 +21,7 @@ use super::user::resolve_user;
 use crate::catalog::Arch;
 use crate::oci::LayoutReader;
 
-/// Where the image sees the script's shared folder (`SHARED_DIR_IN_IMAGE`).
+/// Mount point of the script's shared folder in the image (`SHARED_DIR_IN_IMAGE`).
 pub const SHARED_MOUNT: &str = "/xtask-test";
 
 /// The engine that runs the image.
@@ -319,10 +319,10 @@ impl ArchRun<'_, '_> {
             timeout: self.options.timeout,
             log: &context.work.join(format!("output-{}.log", context.number)),
         });
-        if context.loaded.is_some() {
-            if let Err(error) = docker::remove_containers(&run_id) {
-                tracing::error!(target = %self.label, script = %name, error = format!("{error:#}"), "cannot remove containers");
-            }
+        if context.loaded.is_some()
+            && let Err(error) = docker::remove_containers(&run_id)
+        {
+            tracing::error!(target = %self.label, script = %name, error = format!("{error:#}"), "cannot remove containers");
         }
         let outcome = outcome?;
         Ok(TestResult {

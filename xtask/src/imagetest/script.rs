@@ -1,4 +1,4 @@
-//! Finding and running test scripts. Each script sees the host's files but has its own
+//! Finding and running test scripts. Each script has the host's files but has its own
 //! PID namespace, so nothing it starts outlives it, and, unless the image runs on Docker,
 //! its own network namespace with only loopback up, so that the script and the image it
 //! starts share a private `127.0.0.1`.

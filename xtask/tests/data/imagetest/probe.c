@@ -14,7 +14,7 @@ static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int signal) { stop_signal = signal; }
 
-/* Answers HTTP requests on PORT (all addresses) until SIGQUIT or SIGTERM arrives. */
+/* Serves HTTP requests on PORT (all addresses) until SIGQUIT or SIGTERM arrives. */
 static int serve(int port) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
