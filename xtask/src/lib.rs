@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod changes;
 pub mod cli;
 pub mod image;
+pub mod imagetest;
 pub mod oci;
 pub mod offline;
 pub mod package;

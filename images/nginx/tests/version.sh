@@ -1,7 +1,10 @@
 #!/bin/sh
 # nginx starts and reports its version; its configuration parses as the image ships it.
-# Test scripts receive the unpacked image root in ROOTFS and a command that runs the
-# image in RUN (its arguments are appended to the image's entrypoint).
+# Contract (README, Layout): ROOTFS is the unpacked image root; RUN runs the image,
+# its arguments replacing Cmd as in `docker run IMAGE ARGS`. Also set: IMAGE, ARCH
+# (amd64, arm64), RUNTIME (bwrap, docker), CONFIG (the OCI config JSON), SHARED_DIR
+# (a host folder mounted in the image at SHARED_DIR_IN_IMAGE) and PORT_<n> for each port of
+# a `# ports:` line.
 set -eu
 $RUN -v 2>&1 | grep -q '^nginx version: nginx/'
 $RUN -t -c /etc/nginx/nginx.conf

@@ -15,6 +15,7 @@ mod publish;
 mod readme;
 mod registry_args;
 mod resolve;
+mod test;
 mod verify;
 
 use std::io::IsTerminal;
@@ -67,6 +68,11 @@ pub enum Command {
     Changed(changed::Args),
     /// Build recipes from `packages/` into the local signed APK repository.
     Package(package::Args),
+    /// Run built images' checks and test scripts through bwrap or Docker.
+    Test(test::Args),
+    /// Start an image for a test script (the command behind `$RUN`).
+    #[command(hide = true)]
+    LaunchImage(test::LaunchArgs),
 }
 
 /// Settings every command receives.
@@ -95,6 +101,10 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // The launcher works without a catalog and passes its exit code through untouched.
+    if let Command::LaunchImage(args) = &cli.command {
+        return Ok(test::launch(args));
+    }
     let context = context(cli.directory)?;
     match cli.command {
         Command::Build(args) => build::run(&context, args),
@@ -107,6 +117,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Readme(args) => readme::run(&context, args),
         Command::Changed(args) => changed::run(&context, &args),
         Command::Package(args) => package::run(&context, args),
+        Command::Test(args) => test::run(&context, args),
+        Command::LaunchImage(args) => Ok(test::launch(&args)),
     }
 }
 

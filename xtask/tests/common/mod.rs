@@ -105,13 +105,7 @@ pub fn write(root: &Path, path: &str, text: &str) {
 /// Writes a signed repository for x86_64 and aarch64 to `dir/repo` and its public key
 /// to `dir/keys/test.rsa.pub`, with `extra` packages added to each architecture.
 pub fn write_repository(dir: &Path, extra: &[(&str, &str)]) {
-    let keys = dir.join("keys");
-    std::fs::create_dir_all(&keys).expect("create keys");
-    let public = key().public_key().to_pem().expect("public pem");
-    std::fs::write(keys.join(KEY_NAME), public).expect("write key");
-    for arch in ["x86_64", "aarch64"] {
-        let arch_dir = dir.join("repo").join(arch);
-        std::fs::create_dir_all(&arch_dir).expect("create repo");
+    write_repository_with(dir, |arch| {
         let mut builders = packages(arch);
         for (name, version) in extra {
             let mut builder = PackageBuilder::new(info(name, version, arch));
@@ -124,6 +118,26 @@ pub fn write_repository(dir: &Path, extra: &[(&str, &str)]) {
             builder.mtime = BUILD_TIME;
             builders.push(builder);
         }
+        builders
+    });
+}
+
+/// Returns package metadata for the generated repository: MIT, built at [`BUILD_TIME`].
+pub fn package_info(name: &str, version: &str, arch: &str) -> PackageInfo {
+    info(name, version, arch)
+}
+
+/// Writes a signed repository of the packages `packages(arch)` returns for x86_64 and
+/// aarch64 to `dir/repo`, and its public key to `dir/keys/test.rsa.pub`.
+pub fn write_repository_with(dir: &Path, packages: impl Fn(&str) -> Vec<PackageBuilder>) {
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys).expect("create keys");
+    let public = key().public_key().to_pem().expect("public pem");
+    std::fs::write(keys.join(KEY_NAME), public).expect("write key");
+    for arch in ["x86_64", "aarch64"] {
+        let arch_dir = dir.join("repo").join(arch);
+        std::fs::create_dir_all(&arch_dir).expect("create repo");
+        let builders = packages(arch);
         let mut index = Index {
             description: "test repository".to_owned(),
             packages: Vec::new(),
