@@ -174,3 +174,80 @@ fn actions_pinned_by_tag() {
         }
     }
 }
+
+/// Splits a `cargo xtask ...` line into arguments as the shell would for the simple
+/// forms the workflows use: words, double-quoted words, and `$VAR` expansions, which
+/// become a placeholder value.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut in_word = false;
+    for character in line.chars() {
+        match character {
+            '"' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            ' ' if !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            other => {
+                current.push(other);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(current);
+    }
+    words
+        .into_iter()
+        .map(|word| {
+            if word.starts_with('$') {
+                "placeholder".to_owned()
+            } else {
+                word
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn xtask_lines_parse_with_cli() {
+    use clap::Parser as _;
+
+    let mut parsed = 0;
+    for path in workflow_files() {
+        let workflow = load(&path);
+        for (job_id, job) in jobs(&workflow) {
+            let steps = job["steps"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for step in steps {
+                let Some(script) = step["run"].as_str() else {
+                    continue;
+                };
+                for line in script.lines().map(str::trim) {
+                    let Some(arguments) = line.strip_prefix("cargo xtask ") else {
+                        continue;
+                    };
+                    let mut argv = vec!["cargo xtask".to_owned()];
+                    argv.extend(shell_words(arguments));
+                    if let Err(error) = xtask::cli::Cli::try_parse_from(&argv) {
+                        panic!(
+                            "{}: job `{job_id}`: `{line}` does not parse: {error}",
+                            path.display()
+                        );
+                    }
+                    parsed += 1;
+                }
+            }
+        }
+    }
+    assert!(parsed >= 6, "only {parsed} cargo xtask lines found");
+}

@@ -14,6 +14,7 @@ mod progress;
 mod publish;
 mod readme;
 mod registry_args;
+mod release;
 mod resolve;
 mod test;
 mod verify;
@@ -70,6 +71,8 @@ pub enum Command {
     Package(package::Args),
     /// Run built images' checks and test scripts through bwrap or Docker.
     Test(test::Args),
+    /// Build, test, publish and sign the selected images, then update the README table.
+    Release(release::Args),
     /// Start an image for a test script (the command behind `$RUN`).
     #[command(hide = true)]
     LaunchImage(test::LaunchArgs),
@@ -118,6 +121,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Changed(args) => changed::run(&context, &args),
         Command::Package(args) => package::run(&context, args),
         Command::Test(args) => test::run(&context, args),
+        Command::Release(args) => release::run(&context, args),
         Command::LaunchImage(args) => Ok(test::launch(&args)),
     }
 }

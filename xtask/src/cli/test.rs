@@ -13,6 +13,9 @@ use super::{Context, load_catalog};
 use crate::catalog::Arch;
 use crate::imagetest::{RunOptions, Runtime, TestResult, TestTarget, run_target};
 
+/// Default time limit of one test script, in seconds.
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 300;
+
 /// Output folder of catalog builds, relative to the catalog root.
 const IMAGES_DIR: &str = "out/images";
 
@@ -45,7 +48,7 @@ pub struct Args {
     pub runtime: RuntimeArg,
 
     /// Time limit of one test script, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT_SECONDS)]
     pub timeout: u64,
 }
 
