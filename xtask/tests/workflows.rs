@@ -177,7 +177,7 @@ fn actions_pinned_by_tag() {
 
 /// Splits a `cargo xtask ...` line into arguments as the shell would for the simple
 /// forms the workflows use: words, double-quoted words, and `$VAR` expansions, which
-/// become a placeholder value.
+/// become the placeholder `1`, valid both as a name and as a number.
 fn shell_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut current = String::new();
@@ -208,7 +208,7 @@ fn shell_words(line: &str) -> Vec<String> {
         .into_iter()
         .map(|word| {
             if word.starts_with('$') {
-                "placeholder".to_owned()
+                "1".to_owned()
             } else {
                 word
             }
