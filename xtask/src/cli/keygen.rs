@@ -51,6 +51,7 @@ fn apk_key(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
         .output_dir
         .clone()
         .unwrap_or_else(|| context.root.clone());
+    fs_err::create_dir_all(&dir)?;
     let private_path = dir.join(format!("{}.rsa", args.name));
     let public_path = dir.join(format!("{}.rsa.pub", args.name));
     for path in [&private_path, &public_path] {
@@ -97,6 +98,7 @@ fn cosign(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
         .output_dir
         .clone()
         .unwrap_or_else(|| context.root.clone());
+    fs_err::create_dir_all(&dir)?;
     let files = generate_cosign_key_pair(&dir, &Secret::new(password))?;
     println!("{}", files.private_key.display());
     println!("{}", files.public_key.display());
