@@ -312,7 +312,12 @@ fn spdx_license(license: &str, refs: &mut LicenseRefs) -> String {
                 } else {
                     spdx::license_id(identifier).is_some()
                 };
-                if known || identifier.starts_with("LicenseRef-") {
+                if known {
+                    out.push(identifier.to_owned());
+                } else if identifier.starts_with("LicenseRef-") && !after_with {
+                    // A reference the package already wrote must still be declared in
+                    // the document, or SPDX validators reject the expression.
+                    found.push((identifier.to_owned(), identifier.to_owned()));
                     out.push(identifier.to_owned());
                 } else if after_with {
                     return "NOASSERTION".to_owned();
@@ -370,6 +375,14 @@ mod tests {
             refs.get("LicenseRef-custom").map(String::as_str),
             Some("custom")
         );
+    }
+
+    #[test]
+    fn license_refs_written_are_declared() {
+        let mut refs = LicenseRefs::new();
+        let expression = spdx_license("LicenseRef-tz-public-domain OR MIT", &mut refs);
+        assert_eq!(expression, "LicenseRef-tz-public-domain OR MIT");
+        assert!(refs.contains_key("LicenseRef-tz-public-domain"), "{refs:?}");
     }
 
     #[test]
