@@ -22,6 +22,12 @@ use crate::resolver::{Repository, Resolution};
 /// Timeout for one whole HTTP request. Large packages on slow links need minutes.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// Time to open a connection, and to receive the response head once the request is
+/// sent, so that a server that accepts and then stalls fails fast instead of holding
+/// a build for the whole download time limit.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Errors from fetching.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -197,6 +203,8 @@ impl Fetcher {
     pub fn new(cache: Cache, keyring: Keyring, mode: NetworkMode) -> Self {
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(HTTP_TIMEOUT))
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_recv_response(Some(RESPONSE_TIMEOUT))
             .build()
             .new_agent();
         Self {

@@ -47,6 +47,19 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
 /// Writes `NAME.rsa` (PKCS#8 PEM, readable by its owner only) and `NAME.rsa.pub`. An
 /// existing file is never overwritten, since that would orphan every package it signed.
 fn apk_key(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
+    // The name becomes a file name, and signatures name the key by it.
+    let name_is_plain = !args.name.is_empty()
+        && args
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
+        && !args.name.starts_with('.');
+    if !name_is_plain {
+        bail!(
+            "invalid key name `{}`: use letters, digits, `-`, `_`, `.` and `@`, not starting with `.`",
+            args.name
+        );
+    }
     let dir = args
         .output_dir
         .clone()

@@ -89,6 +89,16 @@ type VariantName = (String, String);
 
 pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let selected = select(context, &args)?;
+    if selected.is_empty() && !args.images.is_empty() {
+        bail!(
+            "none of the named images has a variant {}; `cargo xtask list` shows the variants",
+            args.variants
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if selected.is_empty() {
         println!("release: no image variant selected; nothing to do");
         return Ok(ExitCode::SUCCESS);
@@ -118,6 +128,9 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
         .collect();
     // Variants the offline profile cannot build were skipped with a warning; they are
     // not failures of this release.
+    for (image, variant) in &run.skipped {
+        println!("release: skipped {image}:{variant}: the offline profile cannot build it");
+    }
     let selected: Vec<VariantName> = selected
         .into_iter()
         .filter(|variant| !run.skipped.contains(variant))
@@ -137,7 +150,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 
-    print_summary(&selected, &built, &tested, &published);
+    print_summary(&selected, &built, &tested, &published, args.dry_run);
     if published.len() == selected.len() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -271,13 +284,16 @@ fn print_summary(
     built: &[VariantName],
     tested: &[VariantName],
     published: &[VariantName],
+    dry_run: bool,
 ) {
     let built: BTreeSet<&VariantName> = built.iter().collect();
     let tested: BTreeSet<&VariantName> = tested.iter().collect();
     let published: BTreeSet<&VariantName> = published.iter().collect();
     println!("release summary:");
     for variant in selected {
-        let outcome = if published.contains(variant) {
+        let outcome = if published.contains(variant) && dry_run {
+            "tested, not published (dry run)"
+        } else if published.contains(variant) {
             "released"
         } else if tested.contains(variant) {
             "publish failed"

@@ -153,19 +153,6 @@ fn query(context: &Context, args: &Args) -> anyhow::Result<Query> {
 }
 
 fn fetcher(query: &Query, args: &Args) -> anyhow::Result<apk::Fetcher> {
-    let mut keyring = apk::Keyring::new();
-    for key in &query.keyring {
-        if key.to_string_lossy().contains("://") {
-            bail!(
-                "keyring entry `{}` is a URL, and keys are read from local files only\nhint: download the key into the repository and name its path",
-                key.display()
-            );
-        }
-        let path = query.base.join(key);
-        keyring
-            .load(&path)
-            .with_context(|| format!("cannot load the key `{}`", path.display()))?;
-    }
     let cache_dir = match &args.cache_dir {
         Some(dir) => dir.clone(),
         None => super::build::default_cache_dir()?,
@@ -177,6 +164,22 @@ fn fetcher(query: &Query, args: &Args) -> anyhow::Result<apk::Fetcher> {
     } else {
         apk::NetworkMode::Online
     };
+    // Keys named by URL come through the cache, as in image builds.
+    let key_fetcher = apk::Fetcher::new(cache.clone(), apk::Keyring::new(), mode);
+    let mut keyring = apk::Keyring::new();
+    for key in &query.keyring {
+        let text = key.to_string_lossy();
+        let path = if text.contains("://") {
+            key_fetcher
+                .fetch_key(&text)
+                .with_context(|| format!("cannot fetch the key `{text}`"))?
+        } else {
+            query.base.join(key)
+        };
+        keyring
+            .load(&path)
+            .with_context(|| format!("cannot load the key `{}`", path.display()))?;
+    }
     Ok(apk::Fetcher::new(cache, keyring, mode))
 }
 
