@@ -2,12 +2,21 @@
 //! terminal, plain `tracing` lines otherwise (CI logs).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::catalog::Arch;
 use crate::image::{Reporter, Stage};
+
+/// The bars on screen, shared with the log writer so that log lines are printed above
+/// the bars instead of through them (see `logging`).
+static BARS: OnceLock<MultiProgress> = OnceLock::new();
+
+/// Returns the bars once a [`BarReporter`] has drawn any.
+pub fn active_bars() -> Option<&'static MultiProgress> {
+    BARS.get()
+}
 
 /// Number of stages a bar steps through, for its length.
 const STAGES: u64 = 6;
@@ -22,7 +31,7 @@ impl BarReporter {
     /// Creates a reporter with no bars yet.
     pub fn new() -> Self {
         Self {
-            bars: MultiProgress::new(),
+            bars: BARS.get_or_init(MultiProgress::new).clone(),
             by_key: Mutex::new(HashMap::new()),
         }
     }
