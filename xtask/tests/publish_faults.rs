@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use support::layout::{fresh_seed, write_layout};
+use support::layout::{catalog_for, fresh_seed, write_layout};
 use support::proxy::FaultProxy;
 use support::registry::{RegistrySetup, TestRegistry};
 use support::{require_tool, run};
@@ -182,35 +182,6 @@ fn rate_limited_push_waits_retry_after() {
         start.elapsed()
     );
     assert!(proxy.stats.rate_limited.load(Ordering::SeqCst) >= 2);
-}
-
-/// Writes a catalog whose one image, `busybox`, is published to `registry`.
-fn catalog_for(registry: &str) -> tempfile::TempDir {
-    let root = tempfile::tempdir().expect("temp dir");
-    let files = [
-        (
-            "catalog.yaml",
-            format!("registry: {registry}\nnamespace: test\narchs: [amd64, arm64]\n"),
-        ),
-        (
-            "images/busybox/image.yaml",
-            "versions:\n  - apko:\n      config: configs/latest.apko.yaml\n".to_owned(),
-        ),
-        (
-            "images/busybox/configs/latest.apko.yaml",
-            "contents:\n  repositories: [https://packages.wolfi.dev/os]\n  keyring: [https://packages.wolfi.dev/os/wolfi-signing.rsa.pub]\n  packages: [busybox]\n".to_owned(),
-        ),
-        ("images/busybox/tests/run.sh", "#!/bin/sh\n".to_owned()),
-    ];
-    for (path, text) in files {
-        let path = root.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
-        std::fs::write(&path, text).expect("write file");
-    }
-    let script = root.path().join("images/busybox/tests/run.sh");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
-    root
 }
 
 #[test]
