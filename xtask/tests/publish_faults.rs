@@ -13,7 +13,7 @@ use support::registry::{RegistrySetup, TestRegistry};
 use support::{require_tool, run};
 use xtask::registry::{
     ClientOptions, Credentials, LayoutImage, PushPlan, PushReport, RegistryClient, Repository,
-    RetryPolicy, push,
+    RetryPolicy, Secret, push,
 };
 
 fn push_layout(
@@ -22,6 +22,22 @@ fn push_layout(
     dir: &std::path::Path,
     max_attempts: u32,
 ) -> Result<PushReport, String> {
+    push_layout_as(
+        address,
+        repository,
+        dir,
+        max_attempts,
+        &Credentials::Anonymous,
+    )
+}
+
+fn push_layout_as(
+    address: &str,
+    repository: &str,
+    dir: &std::path::Path,
+    max_attempts: u32,
+    credentials: &Credentials,
+) -> Result<PushReport, String> {
     let mut options = ClientOptions::for_registry(address);
     options.retry = RetryPolicy {
         max_attempts,
@@ -29,7 +45,7 @@ fn push_layout(
         max_delay: Duration::from_millis(200),
     };
     options.read_timeout = Duration::from_secs(20);
-    let client = RegistryClient::new(address, &Credentials::Anonymous, &options);
+    let client = RegistryClient::new(address, credentials, &options);
     let image = LayoutImage::read(dir).expect("read layout");
     let plan = PushPlan::new(
         &image,
@@ -110,6 +126,66 @@ fn faulty_proxy_push_completes_intact() {
             "tag {tag}"
         );
     }
+}
+
+#[test]
+fn failed_auth_ping_push_recovers() {
+    if !(require_tool("docker-registry", "docker-registry")
+        && require_tool("skopeo", "skopeo")
+        && require_tool("htpasswd", "apache2-utils"))
+    {
+        return;
+    }
+    let password = "ping-fault-password";
+    let registry = TestRegistry::start(RegistrySetup {
+        htpasswd: Some(("publisher".into(), password.into())),
+        ..RegistrySetup::default()
+    });
+    // The client sends `GET /v2/` to read the auth challenge before the first request of
+    // each repository and operation. The first three get 500, 429 and a closed connection.
+    let proxy = FaultProxy::start_failing_pings(registry.port, 3);
+    let work = tempfile::tempdir().expect("temp dir");
+    let layout = write_layout(work.path(), &["latest"], &[20_000, 3_000], fresh_seed());
+    let repository = format!("{}/test/ping", proxy.address());
+
+    let right = Credentials::Basic {
+        username: "publisher".into(),
+        password: Secret::new(password),
+    };
+    let report =
+        push_layout_as(&proxy.address(), &repository, work.path(), 6, &right).expect("push");
+    assert_eq!(report.tags_set, 1);
+    assert!(
+        proxy.stats.pings.load(Ordering::SeqCst) > 3,
+        "no `GET /v2/` passed the proxy after the failed ones"
+    );
+    let raw = run(Command::new("skopeo").args([
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        "--creds",
+        &format!("publisher:{password}"),
+        &format!("docker://{}/test/ping:latest", registry.address()),
+    ]));
+    let inspected = format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(raw.as_bytes()))
+    );
+    assert_eq!(inspected, layout.index_digest);
+
+    // A wrong password still fails as an authentication error, not after the retries.
+    let wrong_password = "wrong-ping-password";
+    let wrong = Credentials::Basic {
+        username: "publisher".into(),
+        password: Secret::new(wrong_password),
+    };
+    let error = push_layout_as(&proxy.address(), &repository, work.path(), 6, &wrong)
+        .expect_err("push with a wrong password");
+    assert!(error.contains("authentication failed"), "{error}");
+    assert!(
+        !error.contains(wrong_password),
+        "password in error: {error}"
+    );
 }
 
 #[test]

@@ -2,8 +2,9 @@
 //! request gets, in turn, HTTP 500, HTTP 429 with `Retry-After`, or a closed connection
 //! without a reply, until `max_faults` faults have been injected. In rate-limit mode it
 //! instead replies to every request with 429 and `Retry-After: 1` for one second after a
-//! chosen request. Each request is forwarded on its own upstream connection; the proxy
-//! also counts request bytes.
+//! chosen request. In ping mode it fails only the first few `GET /v2/` requests, which
+//! clients send to find the auth challenge. Each request is forwarded on its own upstream
+//! connection; the proxy also counts request bytes.
 
 use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -25,6 +26,8 @@ pub struct ProxyStats {
     pub blob_upload_bytes: AtomicU64,
     /// Requests rejected with 429 in rate-limit mode.
     pub rate_limited: AtomicU64,
+    /// `GET /v2/` requests received, the failed ones included.
+    pub pings: AtomicU64,
 }
 
 /// Which faults the proxy injects.
@@ -35,6 +38,8 @@ struct Faults {
     max_faults: u64,
     /// Request number that starts a one-second 429 window.
     rate_limit_from: Option<u64>,
+    /// Number of `GET /v2/` requests that fail before the rest pass.
+    max_ping_faults: u64,
 }
 
 pub struct FaultProxy {
@@ -53,6 +58,19 @@ impl FaultProxy {
                 period,
                 max_faults,
                 rate_limit_from: None,
+                max_ping_faults: 0,
+            },
+        )
+    }
+
+    /// Starts a proxy that fails the first `max_ping_faults` `GET /v2/` requests with, in
+    /// turn, HTTP 500, HTTP 429 and a closed connection, and forwards everything else.
+    pub fn start_failing_pings(upstream: u16, max_ping_faults: u64) -> FaultProxy {
+        FaultProxy::start_with(
+            upstream,
+            Faults {
+                max_ping_faults,
+                ..Faults::default()
             },
         )
     }
@@ -131,15 +149,20 @@ fn handle(
         reply(&mut client, "429 Too Many Requests", "Retry-After: 1\r\n");
         return;
     }
+    let is_ping = request.method == "GET" && request.path == "/v2/";
+    if is_ping {
+        let fault = stats.pings.fetch_add(1, Ordering::SeqCst);
+        if fault < faults.max_ping_faults {
+            inject_fault(&mut client, fault);
+            return;
+        }
+    }
     let inject = faults.period > 0
         && number.is_multiple_of(faults.period)
         && stats.faults.load(Ordering::SeqCst) < faults.max_faults;
     if inject {
-        match stats.faults.fetch_add(1, Ordering::SeqCst) % 3 {
-            0 => reply(&mut client, "500 Internal Server Error", ""),
-            1 => reply(&mut client, "429 Too Many Requests", "Retry-After: 1\r\n"),
-            _ => {}
-        }
+        let fault = stats.faults.fetch_add(1, Ordering::SeqCst);
+        inject_fault(&mut client, fault);
         return;
     }
 
@@ -156,6 +179,15 @@ fn handle(
     );
     if let Some(response) = forward(&request, upstream) {
         let _ = client.write_all(&response);
+    }
+}
+
+/// Replies with HTTP 500, HTTP 429 or nothing (a closed connection), by `fault` modulo 3.
+fn inject_fault(client: &mut TcpStream, fault: u64) {
+    match fault % 3 {
+        0 => reply(client, "500 Internal Server Error", ""),
+        1 => reply(client, "429 Too Many Requests", "Retry-After: 1\r\n"),
+        _ => {}
     }
 }
 
