@@ -28,7 +28,7 @@ pub const SERVICE: &str = "xtask-test-registry";
 /// `issuer` of the registry config and `iss` of every token.
 pub const ISSUER: &str = "xtask-test-token-server";
 
-/// Seconds a token is valid.
+/// Seconds a token is valid unless the test sets another lifetime.
 const TOKEN_LIFETIME: u64 = 300;
 
 /// A running token server. Its accept thread stops on drop.
@@ -48,13 +48,26 @@ struct Signer {
     /// Base64 (standard alphabet, padded) DER of the signing certificate, as `x5c` wants.
     x5c: Vec<String>,
     rng: SystemRandom,
+    /// Seconds from `iat` to `exp`.
+    lifetime: u64,
 }
 
 impl TokenServer {
     /// Starts a token server on 127.0.0.1 that accepts `username` and `password`, and
     /// writes its CA certificate into `dir`.
     pub fn start(dir: &Path, username: &str, password: &str) -> TokenServer {
-        let (signer, ca_pem) = make_signer();
+        TokenServer::start_with_lifetime(dir, username, password, TOKEN_LIFETIME)
+    }
+
+    /// Starts a token server like [`TokenServer::start`] whose tokens expire `lifetime`
+    /// seconds after they are issued.
+    pub fn start_with_lifetime(
+        dir: &Path,
+        username: &str,
+        password: &str,
+        lifetime: u64,
+    ) -> TokenServer {
+        let (signer, ca_pem) = make_signer(lifetime);
         let root_cert_bundle = dir.join("token-ca.pem");
         std::fs::write(&root_cert_bundle, ca_pem).expect("write root certificate bundle");
 
@@ -93,7 +106,7 @@ impl TokenServer {
                 .expect("scope lock")
                 .extend(requested.iter().cloned());
             let token = signer.issue(&expected_subject, &requested);
-            Reply::json(200, &json!({"token": token, "expires_in": TOKEN_LIFETIME}))
+            Reply::json(200, &json!({"token": token, "expires_in": lifetime}))
         });
         TokenServer {
             server,
@@ -115,7 +128,7 @@ impl TokenServer {
 
 /// Creates a CA and a signing certificate issued by it, and returns the signer with the
 /// CA certificate in PEM.
-fn make_signer() -> (Signer, String) {
+fn make_signer(lifetime: u64) -> (Signer, String) {
     let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("CA key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
     ca_params
@@ -148,6 +161,7 @@ fn make_signer() -> (Signer, String) {
         key,
         x5c: vec![STANDARD.encode(signing_cert.der())],
         rng,
+        lifetime,
     };
     (signer, ca_cert.pem())
 }
@@ -177,7 +191,7 @@ impl Signer {
             "iss": ISSUER,
             "sub": subject,
             "aud": SERVICE,
-            "exp": now + TOKEN_LIFETIME,
+            "exp": now + self.lifetime,
             "nbf": now,
             "iat": now,
             "jti": format!("token-{}", TOKEN_COUNTER.fetch_add(1, Ordering::SeqCst)),
