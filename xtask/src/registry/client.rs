@@ -482,6 +482,8 @@ impl RegistryClient {
                 .run(
                     &label,
                     || {
+                        // The request futures come from async fns, so `request()` sends
+                        // nothing until it is awaited after `authorize`.
                         let authorize = self.authorize(reference, registry_operation);
                         let response = request();
                         async move {
