@@ -7,13 +7,13 @@ use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use support::layout::{fresh_seed, write_layout};
+use support::layout::{catalog_for, fresh_seed, write_layout};
 use support::proxy::FaultProxy;
 use support::registry::{RegistrySetup, TestRegistry};
 use support::{require_tool, run};
 use xtask::registry::{
     ClientOptions, Credentials, LayoutImage, PushPlan, PushReport, RegistryClient, Repository,
-    RetryPolicy, push,
+    RetryPolicy, Secret, push,
 };
 
 fn push_layout(
@@ -22,6 +22,22 @@ fn push_layout(
     dir: &std::path::Path,
     max_attempts: u32,
 ) -> Result<PushReport, String> {
+    push_layout_as(
+        address,
+        repository,
+        dir,
+        max_attempts,
+        &Credentials::Anonymous,
+    )
+}
+
+fn push_layout_as(
+    address: &str,
+    repository: &str,
+    dir: &std::path::Path,
+    max_attempts: u32,
+    credentials: &Credentials,
+) -> Result<PushReport, String> {
     let mut options = ClientOptions::for_registry(address);
     options.retry = RetryPolicy {
         max_attempts,
@@ -29,7 +45,7 @@ fn push_layout(
         max_delay: Duration::from_millis(200),
     };
     options.read_timeout = Duration::from_secs(20);
-    let client = RegistryClient::new(address, &Credentials::Anonymous, &options);
+    let client = RegistryClient::new(address, credentials, &options);
     let image = LayoutImage::read(dir).expect("read layout");
     let plan = PushPlan::new(
         &image,
@@ -113,6 +129,66 @@ fn faulty_proxy_push_completes_intact() {
 }
 
 #[test]
+fn failed_auth_ping_push_recovers() {
+    if !(require_tool("docker-registry", "docker-registry")
+        && require_tool("skopeo", "skopeo")
+        && require_tool("htpasswd", "apache2-utils"))
+    {
+        return;
+    }
+    let password = "ping-fault-password";
+    let registry = TestRegistry::start(RegistrySetup {
+        htpasswd: Some(("publisher".into(), password.into())),
+        ..RegistrySetup::default()
+    });
+    // The client sends `GET /v2/` to read the auth challenge before the first request of
+    // each repository and operation. The first three get 500, 429 and a closed connection.
+    let proxy = FaultProxy::start_failing_pings(registry.port, 3);
+    let work = tempfile::tempdir().expect("temp dir");
+    let layout = write_layout(work.path(), &["latest"], &[20_000, 3_000], fresh_seed());
+    let repository = format!("{}/test/ping", proxy.address());
+
+    let right = Credentials::Basic {
+        username: "publisher".into(),
+        password: Secret::new(password),
+    };
+    let report =
+        push_layout_as(&proxy.address(), &repository, work.path(), 6, &right).expect("push");
+    assert_eq!(report.tags_set, 1);
+    assert!(
+        proxy.stats.pings.load(Ordering::SeqCst) > 3,
+        "no `GET /v2/` passed the proxy after the failed ones"
+    );
+    let raw = run(Command::new("skopeo").args([
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        "--creds",
+        &format!("publisher:{password}"),
+        &format!("docker://{}/test/ping:latest", registry.address()),
+    ]));
+    let inspected = format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(raw.as_bytes()))
+    );
+    assert_eq!(inspected, layout.index_digest);
+
+    // A wrong password still fails as an authentication error, not after the retries.
+    let wrong_password = "wrong-ping-password";
+    let wrong = Credentials::Basic {
+        username: "publisher".into(),
+        password: Secret::new(wrong_password),
+    };
+    let error = push_layout_as(&proxy.address(), &repository, work.path(), 6, &wrong)
+        .expect_err("push with a wrong password");
+    assert!(error.contains("authentication failed"), "{error}");
+    assert!(
+        !error.contains(wrong_password),
+        "password in error: {error}"
+    );
+}
+
+#[test]
 fn full_registry_storage_fails_without_tag() {
     if !require_tool("docker-registry", "docker-registry") {
         return;
@@ -182,35 +258,6 @@ fn rate_limited_push_waits_retry_after() {
         start.elapsed()
     );
     assert!(proxy.stats.rate_limited.load(Ordering::SeqCst) >= 2);
-}
-
-/// Writes a catalog whose one image, `busybox`, is published to `registry`.
-fn catalog_for(registry: &str) -> tempfile::TempDir {
-    let root = tempfile::tempdir().expect("temp dir");
-    let files = [
-        (
-            "catalog.yaml",
-            format!("registry: {registry}\nnamespace: test\narchs: [amd64, arm64]\n"),
-        ),
-        (
-            "images/busybox/image.yaml",
-            "versions:\n  - apko:\n      config: configs/latest.apko.yaml\n".to_owned(),
-        ),
-        (
-            "images/busybox/configs/latest.apko.yaml",
-            "contents:\n  repositories: [https://packages.wolfi.dev/os]\n  keyring: [https://packages.wolfi.dev/os/wolfi-signing.rsa.pub]\n  packages: [busybox]\n".to_owned(),
-        ),
-        ("images/busybox/tests/run.sh", "#!/bin/sh\n".to_owned()),
-    ];
-    for (path, text) in files {
-        let path = root.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
-        std::fs::write(&path, text).expect("write file");
-    }
-    let script = root.path().join("images/busybox/tests/run.sh");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
-    root
 }
 
 #[test]

@@ -3,8 +3,10 @@
 //! `XTASK_REGISTRY_USERNAME`/`XTASK_REGISTRY_PASSWORD`), `GITHUB_TOKEN` for `ghcr.io`,
 //! then the Docker config file. Without any, access is anonymous.
 //!
-//! oci-client runs the challenge itself: a `Basic` challenge gets the username and
-//! password, a `Bearer` challenge gets them exchanged for a token at the realm.
+//! With a username and password, `RegistryClient` reads the auth challenge of `GET /v2/`
+//! before the first request of each repository and operation. A `Basic` challenge gets
+//! the username and password, and a `Bearer` challenge gets them exchanged for a token at
+//! the realm. oci-client renews expired tokens, and runs the challenge for anonymous access.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

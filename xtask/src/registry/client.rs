@@ -1,18 +1,20 @@
 //! The distribution client: oci-client with credentials, retries and errors that name
 //! the registry, repository and digest they are about.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use oci_client::token_cache::RegistryTokenType;
+use oci_client::{Client, Reference, RegistryOperation};
 use reqwest::header::HeaderValue;
 
 use super::auth::Credentials;
 use super::digest::Digest;
 use super::repository::Repository;
-use super::retry::{Failure, RetryPolicy, classify, error_chain};
+use super::retry::{Failure, RetryPolicy, classify, error_chain, is_http_unauthorized};
 
 /// Media types accepted when fetching manifests.
 const MANIFEST_MEDIA_TYPES: &[&str] = &[
@@ -112,6 +114,9 @@ pub struct RegistryClient {
     auth: RegistryAuth,
     registry: String,
     retry: RetryPolicy,
+    /// Repositories and operations that [`RegistryClient::authorize`] fetched a token or
+    /// stored basic credentials for.
+    authorized: tokio::sync::Mutex<BTreeSet<(String, RegistryOperation)>>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -156,6 +161,7 @@ impl RegistryClient {
             auth: credentials.to_registry_auth(),
             registry: registry.to_owned(),
             retry: options.retry,
+            authorized: tokio::sync::Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -164,16 +170,86 @@ impl RegistryClient {
         &self.registry
     }
 
-    /// Stores the credentials for the reference's registry. oci-client exchanges them
-    /// for a token per repository and operation when a request needs one.
-    // NOTE: oci-client 0.18 ignores a failed `/v2/` ping (5xx, 429 or a dropped
-    // connection) while fetching that token and sends the request without credentials.
-    // On a registry that requires them the request gets 401, which is reported as an
-    // authentication failure and not retried.
-    async fn authorize(&self, reference: &Reference) {
+    /// Stores the credentials for the reference's registry and, with a username and
+    /// password, fetches the token (or stores the basic credentials) for the repository
+    /// and operation before their first request. oci-client's cache then serves them.
+    // oci-client 0.18 would fetch the token itself before the request, but when its
+    // `GET /v2/` fails (5xx, 429 or a dropped connection) it sends the request without
+    // credentials, and the registry's 401 reads as rejected credentials. Fetching here
+    // returns that failure, so the retry policy retries it.
+    async fn authorize(
+        &self,
+        reference: &Reference,
+        operation: RegistryOperation,
+    ) -> Result<(), OciDistributionError> {
         self.client
             .store_auth_if_needed(reference.resolve_registry(), &self.auth)
             .await;
+        let RegistryAuth::Basic(username, password) = &self.auth else {
+            return Ok(());
+        };
+        let key = (reference.repository().to_owned(), operation);
+        // The lock is held while fetching, so that concurrent first requests of a
+        // repository wait for one token instead of each fetching their own.
+        let mut authorized = self.authorized.lock().await;
+        if authorized.contains(&key) {
+            return Ok(());
+        }
+        match self.auth_challenge().await?.as_deref() {
+            None => {}
+            Some("bearer") => {
+                // `Client::auth` stores the token in the cache. It returns no token when
+                // its own `GET /v2/` got no challenge, which after ours means it failed.
+                let token = self.client.auth(reference, &self.auth, operation).await?;
+                if token.is_none() {
+                    return Err(OciDistributionError::IoError(std::io::Error::other(
+                        "no auth challenge from GET /v2/ while fetching a token",
+                    )));
+                }
+            }
+            // `Basic`, and like oci-client any other scheme, gets the basic credentials.
+            Some(_) => {
+                let credentials = RegistryTokenType::Basic(username.clone(), password.clone());
+                self.client
+                    .tokens
+                    .insert(reference, operation, credentials)
+                    .await;
+            }
+        }
+        authorized.insert(key);
+        Ok(())
+    }
+
+    /// Makes the next request of the repository and operation fetch a new token.
+    async fn forget_authorization(&self, reference: &Reference, operation: RegistryOperation) {
+        let key = (reference.repository().to_owned(), operation);
+        self.authorized.lock().await.remove(&key);
+    }
+
+    /// Sends `GET /v2/` and returns the lowercase scheme of the auth challenge
+    /// (`basic`, `bearer`), or `None` when the registry replies with success. Any other
+    /// reply, such as a 5xx or 429, is returned as [`OciDistributionError::ServerError`].
+    async fn auth_challenge(&self) -> Result<Option<String>, OciDistributionError> {
+        let url = format!("{}/v2/", self.base_url);
+        let response = self.probe.get(&url).send().await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(None);
+        }
+        let scheme = response
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split_whitespace().next())
+            .map(str::to_ascii_lowercase);
+        match scheme {
+            Some(scheme) if status == reqwest::StatusCode::UNAUTHORIZED => Ok(Some(scheme)),
+            _ => Err(OciDistributionError::ServerError {
+                code: status.as_u16(),
+                url,
+                message: "GET /v2/ failed while fetching a token".to_owned(),
+            }),
+        }
     }
 
     /// Checks whether the repository has the blob (`HEAD /v2/<name>/blobs/<digest>`).
@@ -183,11 +259,14 @@ impl RegistryClient {
         digest: &Digest,
     ) -> Result<bool, RegistryError> {
         let reference = repository.at_digest(digest);
-        self.authorize(&reference).await;
         let operation = format!("checking blob {digest}");
-        self.run(&operation, repository, || {
-            self.client.blob_exists(&reference, digest.as_str())
-        })
+        self.run(
+            &operation,
+            repository,
+            &reference,
+            RegistryOperation::Pull,
+            || self.client.blob_exists(&reference, digest.as_str()),
+        )
         .await
     }
 
@@ -202,12 +281,15 @@ impl RegistryClient {
     ) -> Result<bool, RegistryError> {
         let target = repository.at_digest(digest);
         let from = source.at_digest(digest);
-        self.authorize(&target).await;
         let operation = format!("mounting blob {digest} from {source}");
         match self
-            .run(&operation, repository, || {
-                self.client.mount_blob(&target, &from, digest.as_str())
-            })
+            .run(
+                &operation,
+                repository,
+                &target,
+                RegistryOperation::Push,
+                || self.client.mount_blob(&target, &from, digest.as_str()),
+            )
             .await
         {
             Ok(()) => Ok(true),
@@ -227,12 +309,17 @@ impl RegistryClient {
         bytes: bytes::Bytes,
     ) -> Result<(), RegistryError> {
         let reference = repository.at_digest(digest);
-        self.authorize(&reference).await;
         let operation = format!("uploading blob {digest}");
-        self.run(&operation, repository, || {
-            self.client
-                .push_blob(&reference, bytes.clone(), digest.as_str())
-        })
+        self.run(
+            &operation,
+            repository,
+            &reference,
+            RegistryOperation::Push,
+            || {
+                self.client
+                    .push_blob(&reference, bytes.clone(), digest.as_str())
+            },
+        )
         .await?;
         Ok(())
     }
@@ -244,12 +331,15 @@ impl RegistryClient {
         repository: &Repository,
         reference: &Reference,
     ) -> Result<Option<Digest>, RegistryError> {
-        self.authorize(reference).await;
         let operation = format!("resolving manifest {}", reference_name(reference));
         let result = self
-            .run(&operation, repository, || {
-                self.client.fetch_manifest_digest(reference, &self.auth)
-            })
+            .run(
+                &operation,
+                repository,
+                reference,
+                RegistryOperation::Pull,
+                || self.client.fetch_manifest_digest(reference, &self.auth),
+            )
             .await;
         match result {
             Ok(digest) => Digest::parse(&digest)
@@ -274,7 +364,6 @@ impl RegistryClient {
         media_type: &str,
         bytes: &[u8],
     ) -> Result<(), RegistryError> {
-        self.authorize(reference).await;
         let operation = format!("pushing manifest {}", reference_name(reference));
         let content_type =
             HeaderValue::from_str(media_type).map_err(|_| RegistryError::Failed {
@@ -284,10 +373,16 @@ impl RegistryClient {
                 message: format!("invalid media type `{media_type}`"),
             })?;
         let body = bytes::Bytes::copy_from_slice(bytes);
-        self.run(&operation, repository, || {
-            self.client
-                .push_manifest_raw(reference, body.clone(), content_type.clone())
-        })
+        self.run(
+            &operation,
+            repository,
+            reference,
+            RegistryOperation::Push,
+            || {
+                self.client
+                    .push_manifest_raw(reference, body.clone(), content_type.clone())
+            },
+        )
         .await?;
         Ok(())
     }
@@ -298,13 +393,18 @@ impl RegistryClient {
         repository: &Repository,
         reference: &Reference,
     ) -> Result<(Vec<u8>, Digest), RegistryError> {
-        self.authorize(reference).await;
         let operation = format!("fetching manifest {}", reference_name(reference));
         let (bytes, digest) = self
-            .run(&operation, repository, || {
-                self.client
-                    .pull_manifest_raw(reference, &self.auth, MANIFEST_MEDIA_TYPES)
-            })
+            .run(
+                &operation,
+                repository,
+                reference,
+                RegistryOperation::Pull,
+                || {
+                    self.client
+                        .pull_manifest_raw(reference, &self.auth, MANIFEST_MEDIA_TYPES)
+                },
+            )
             .await?;
         let actual = Digest::of(&bytes);
         if let Some(expected) = reference.digest() {
@@ -329,16 +429,21 @@ impl RegistryClient {
         digest: &Digest,
     ) -> Result<Vec<u8>, RegistryError> {
         let reference = repository.at_digest(digest);
-        self.authorize(&reference).await;
         let operation = format!("fetching blob {digest}");
         let bytes = self
-            .run(&operation, repository, || async {
-                let mut bytes = Vec::new();
-                self.client
-                    .pull_blob(&reference, digest.as_str(), &mut bytes)
-                    .await?;
-                Ok(bytes)
-            })
+            .run(
+                &operation,
+                repository,
+                &reference,
+                RegistryOperation::Pull,
+                || async {
+                    let mut bytes = Vec::new();
+                    self.client
+                        .pull_blob(&reference, digest.as_str(), &mut bytes)
+                        .await?;
+                    Ok(bytes)
+                },
+            )
             .await?;
         let actual = Digest::of(&bytes);
         if &actual != digest {
@@ -352,21 +457,64 @@ impl RegistryClient {
         Ok(bytes)
     }
 
+    /// Runs `request` after [`RegistryClient::authorize`] under the retry policy. With a
+    /// username and password, a 401 reply is retried once after fetching a new token,
+    /// because oci-client renews expired tokens itself and sends the request without
+    /// credentials when that renewal fails.
     async fn run<T, F, Fut>(
         &self,
         operation: &str,
         repository: &Repository,
-        request: F,
+        reference: &Reference,
+        registry_operation: RegistryOperation,
+        mut request: F,
     ) -> Result<T, RegistryError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, OciDistributionError>>,
     {
         let label = format!("{operation} on {repository}");
-        self.retry
-            .run(&label, request, || self.probe_retry_after())
-            .await
-            .map_err(|(error, attempts)| registry_error(operation, repository, &error, attempts))
+        let mut attempts = 0;
+        let mut authorized_again = false;
+        loop {
+            let result = self
+                .retry
+                .run(
+                    &label,
+                    || {
+                        // The request futures come from async fns, so `request()` sends
+                        // nothing until it is awaited after `authorize`.
+                        let authorize = self.authorize(reference, registry_operation);
+                        let response = request();
+                        async move {
+                            authorize.await?;
+                            response.await
+                        }
+                    },
+                    || self.probe_retry_after(),
+                )
+                .await;
+            let error = match result {
+                Ok(value) => return Ok(value),
+                Err((error, run_attempts)) => {
+                    attempts += run_attempts;
+                    error
+                }
+            };
+            let has_password = matches!(self.auth, RegistryAuth::Basic(..));
+            if has_password && !authorized_again && is_http_unauthorized(&error) {
+                tracing::warn!(
+                    operation = label,
+                    attempt = attempts,
+                    "retrying registry request once with a new token after HTTP 401"
+                );
+                self.forget_authorization(reference, registry_operation)
+                    .await;
+                authorized_again = true;
+                continue;
+            }
+            return Err(registry_error(operation, repository, &error, attempts));
+        }
     }
 }
 

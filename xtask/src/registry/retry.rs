@@ -146,6 +146,23 @@ pub fn classify(error: &OciDistributionError) -> Failure {
     }
 }
 
+/// Returns whether the registry replied HTTP 401, which oci-client reports in several
+/// forms. A 403 is not included because it means the credentials lack permission.
+pub fn is_http_unauthorized(error: &OciDistributionError) -> bool {
+    match error {
+        OciDistributionError::UnauthorizedError { .. } => true,
+        OciDistributionError::ServerError { code, .. } => *code == 401,
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|error| matches!(error.code, OciErrorCode::Unauthorized)),
+        OciDistributionError::RequestError(request) => {
+            request.status() == Some(StatusCode::UNAUTHORIZED)
+        }
+        _ => false,
+    }
+}
+
 fn classify_request(error: &reqwest::Error, text: String) -> Failure {
     if let Some(status) = error.status() {
         return classify_status(status.as_u16(), text);
@@ -217,6 +234,20 @@ mod tests {
             };
             assert_eq!(kind, expected, "HTTP {code}");
         }
+    }
+
+    #[test]
+    fn http_unauthorized_forms() {
+        assert!(is_http_unauthorized(&server_error(401)));
+        assert!(!is_http_unauthorized(&server_error(403)));
+        assert!(!is_http_unauthorized(&server_error(500)));
+        let unauthorized = OciDistributionError::UnauthorizedError {
+            url: "http://127.0.0.1/v2/".into(),
+        };
+        assert!(is_http_unauthorized(&unauthorized));
+        let rejected_token =
+            OciDistributionError::AuthenticationFailure("invalid username or password".into());
+        assert!(!is_http_unauthorized(&rejected_token));
     }
 
     #[test]

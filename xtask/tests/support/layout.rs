@@ -1,6 +1,6 @@
 //! Generated OCI image layouts shaped like `build` output: `index.json` pointing at one
 //! image index with a manifest per platform, tags as ref-name annotations, random layer
-//! contents, real config JSON and SPDX SBOM files.
+//! contents, real config JSON and SPDX SBOM files, and a catalog that publishes them.
 
 use std::path::Path;
 
@@ -168,4 +168,33 @@ fn apk_arch(oci_arch: &str) -> &str {
         "arm64" => "aarch64",
         other => other,
     }
+}
+
+/// Writes a catalog whose one image, `busybox`, is published to `registry`.
+pub fn catalog_for(registry: &str) -> tempfile::TempDir {
+    let root = tempfile::tempdir().expect("temp dir");
+    let files = [
+        (
+            "catalog.yaml",
+            format!("registry: {registry}\nnamespace: test\narchs: [amd64, arm64]\n"),
+        ),
+        (
+            "images/busybox/image.yaml",
+            "versions:\n  - apko:\n      config: configs/latest.apko.yaml\n".to_owned(),
+        ),
+        (
+            "images/busybox/configs/latest.apko.yaml",
+            "contents:\n  repositories: [https://packages.wolfi.dev/os]\n  keyring: [https://packages.wolfi.dev/os/wolfi-signing.rsa.pub]\n  packages: [busybox]\n".to_owned(),
+        ),
+        ("images/busybox/tests/run.sh", "#!/bin/sh\n".to_owned()),
+    ];
+    for (path, text) in files {
+        let path = root.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
+        std::fs::write(&path, text).expect("write file");
+    }
+    let script = root.path().join("images/busybox/tests/run.sh");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    root
 }

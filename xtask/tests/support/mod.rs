@@ -1,5 +1,6 @@
 //! Shared pieces of the publish tests: external tools, a loopback `docker-registry`,
-//! generated OCI layouts, a fault-injecting proxy and small HTTP stand-ins.
+//! generated OCI layouts, a fault-injecting proxy, a token server and small HTTP
+//! stand-ins.
 //!
 //! Every server started here listens on 127.0.0.1 only and is stopped by PID (or its
 //! accept thread is stopped) when its handle is dropped.
@@ -10,6 +11,7 @@ pub mod http;
 pub mod layout;
 pub mod proxy;
 pub mod registry;
+pub mod token;
 
 #[path = "../common/tools.rs"]
 mod tools;

@@ -2,8 +2,10 @@
 //! request gets, in turn, HTTP 500, HTTP 429 with `Retry-After`, or a closed connection
 //! without a reply, until `max_faults` faults have been injected. In rate-limit mode it
 //! instead replies to every request with 429 and `Retry-After: 1` for one second after a
-//! chosen request. Each request is forwarded on its own upstream connection; the proxy
-//! also counts request bytes.
+//! chosen request. In ping mode it fails a set number of `GET /v2/` requests, which
+//! clients send to find the auth challenge: the first ones, or the next ones after
+//! [`FaultProxy::fail_next_pings`]. Each request is forwarded on its own upstream
+//! connection; the proxy also counts request bytes.
 
 use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -25,6 +27,10 @@ pub struct ProxyStats {
     pub blob_upload_bytes: AtomicU64,
     /// Requests rejected with 429 in rate-limit mode.
     pub rate_limited: AtomicU64,
+    /// `GET /v2/` requests received, the failed ones included.
+    pub pings: AtomicU64,
+    /// `GET /v2/` requests that got a fault.
+    pub ping_faults: AtomicU64,
 }
 
 /// Which faults the proxy injects.
@@ -40,6 +46,8 @@ struct Faults {
 pub struct FaultProxy {
     pub port: u16,
     pub stats: Arc<ProxyStats>,
+    /// `GET /v2/` requests still to fail; see [`FaultProxy::fail_next_pings`].
+    ping_faults_left: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -55,6 +63,19 @@ impl FaultProxy {
                 rate_limit_from: None,
             },
         )
+    }
+
+    /// Starts a proxy that fails the first `max_ping_faults` `GET /v2/` requests with, in
+    /// turn, HTTP 500, HTTP 429 and a closed connection, and forwards everything else.
+    pub fn start_failing_pings(upstream: u16, max_ping_faults: u64) -> FaultProxy {
+        let proxy = FaultProxy::start_with(upstream, Faults::default());
+        proxy.fail_next_pings(max_ping_faults);
+        proxy
+    }
+
+    /// Makes the next `count` `GET /v2/` requests fail, in place of any still pending.
+    pub fn fail_next_pings(&self, count: u64) {
+        self.ping_faults_left.store(count, Ordering::SeqCst);
     }
 
     /// Starts a proxy that rate-limits every request for one second from request
@@ -74,7 +95,9 @@ impl FaultProxy {
         let port = listener.local_addr().expect("address").port();
         let stats = Arc::new(ProxyStats::default());
         let stop = Arc::new(AtomicBool::new(false));
+        let ping_faults_left = Arc::new(AtomicU64::new(0));
         let (thread_stats, thread_stop) = (stats.clone(), stop.clone());
+        let thread_ping_faults_left = ping_faults_left.clone();
         let window_end = Arc::new(std::sync::Mutex::new(None::<Instant>));
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -84,12 +107,23 @@ impl FaultProxy {
                 let Ok(stream) = stream else { continue };
                 let stats = thread_stats.clone();
                 let window_end = window_end.clone();
-                std::thread::spawn(move || handle(stream, upstream, faults, &stats, &window_end));
+                let ping_faults_left = thread_ping_faults_left.clone();
+                std::thread::spawn(move || {
+                    handle(
+                        stream,
+                        upstream,
+                        faults,
+                        &stats,
+                        &window_end,
+                        &ping_faults_left,
+                    )
+                });
             }
         });
         FaultProxy {
             port,
             stats,
+            ping_faults_left,
             stop,
             thread: Some(thread),
         }
@@ -116,6 +150,7 @@ fn handle(
     faults: Faults,
     stats: &ProxyStats,
     window_end: &std::sync::Mutex<Option<Instant>>,
+    ping_faults_left: &AtomicU64,
 ) {
     let mut client = stream.try_clone().expect("clone stream");
     let mut reader = BufReader::new(stream);
@@ -131,15 +166,25 @@ fn handle(
         reply(&mut client, "429 Too Many Requests", "Retry-After: 1\r\n");
         return;
     }
+    let is_ping = request.method == "GET" && request.path == "/v2/";
+    if is_ping {
+        stats.pings.fetch_add(1, Ordering::SeqCst);
+        let take_fault =
+            ping_faults_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            });
+        if take_fault.is_ok() {
+            let fault = stats.ping_faults.fetch_add(1, Ordering::SeqCst);
+            inject_fault(&mut client, fault);
+            return;
+        }
+    }
     let inject = faults.period > 0
         && number.is_multiple_of(faults.period)
         && stats.faults.load(Ordering::SeqCst) < faults.max_faults;
     if inject {
-        match stats.faults.fetch_add(1, Ordering::SeqCst) % 3 {
-            0 => reply(&mut client, "500 Internal Server Error", ""),
-            1 => reply(&mut client, "429 Too Many Requests", "Retry-After: 1\r\n"),
-            _ => {}
-        }
+        let fault = stats.faults.fetch_add(1, Ordering::SeqCst);
+        inject_fault(&mut client, fault);
         return;
     }
 
@@ -156,6 +201,15 @@ fn handle(
     );
     if let Some(response) = forward(&request, upstream) {
         let _ = client.write_all(&response);
+    }
+}
+
+/// Replies with HTTP 500, HTTP 429 or nothing (a closed connection), by `fault` modulo 3.
+fn inject_fault(client: &mut TcpStream, fault: u64) {
+    match fault % 3 {
+        0 => reply(client, "500 Internal Server Error", ""),
+        1 => reply(client, "429 Too Many Requests", "Retry-After: 1\r\n"),
+        _ => {}
     }
 }
 

@@ -1,5 +1,6 @@
 //! Debian's `docker-registry` (CNCF distribution 2.8) on a loopback port, with a config
-//! written here: filesystem storage in a temporary folder and, optionally, htpasswd auth.
+//! written here: filesystem storage in a temporary folder and, optionally, htpasswd or
+//! token auth.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,6 +23,17 @@ pub struct RegistrySetup {
     pub htpasswd: Option<(String, String)>,
     /// Storage root; a folder in the registry's temporary folder by default.
     pub storage: Option<PathBuf>,
+    /// Token auth settings; they take the place of htpasswd when both are set.
+    pub token: Option<TokenAuth>,
+}
+
+/// The `auth: token` section: where clients get tokens and what the registry trusts.
+pub struct TokenAuth {
+    pub realm: String,
+    pub service: String,
+    pub issuer: String,
+    /// PEM file with the certificates that token signing chains must lead to.
+    pub root_cert_bundle: PathBuf,
 }
 
 impl TestRegistry {
@@ -34,7 +46,16 @@ impl TestRegistry {
              delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
             storage.display()
         );
-        if let Some((username, password)) = &setup.htpasswd {
+        if let Some(token) = &setup.token {
+            config.push_str(&format!(
+                "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    \
+                 rootcertbundle: {}\n",
+                token.realm,
+                token.service,
+                token.issuer,
+                token.root_cert_bundle.display()
+            ));
+        } else if let Some((username, password)) = &setup.htpasswd {
             let line = run(Command::new("htpasswd").args(["-Bbn", username, password]));
             let htpasswd = dir.path().join("htpasswd");
             std::fs::write(&htpasswd, line.trim()).expect("write htpasswd");
