@@ -533,6 +533,41 @@ fn lint_checks_catalog_settings() {
 }
 
 #[test]
+fn lint_rejects_plain_http_keys() {
+    let dir = good_catalog();
+    write(
+        dir.path(),
+        "catalog.yaml",
+        "registry: ghcr.io\nnamespace: example/images\narchs: [amd64]\nkeyring:\n  - http://example.com/a.rsa.pub\noffline:\n  keyring:\n    - https://example.com/\n",
+    );
+    let config = GOOD_CONFIG.replace(
+        "keyring: [https://packages.wolfi.dev/os/wolfi-signing.rsa.pub]",
+        "keyring: [keys/local.rsa.pub, http://packages.wolfi.dev/os/wolfi-signing.rsa.pub]",
+    );
+    write(
+        dir.path(),
+        "images/busybox/configs/latest.apko.yaml",
+        &config,
+    );
+    let output = xtask(dir.path(), &["lint"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let expected = [
+        "catalog.yaml:5:5: error: key URL `http://example.com/a.rsa.pub` is not https://",
+        "catalog.yaml:8:7: error: key URL `https://example.com/` names no file",
+        "images/busybox/configs/latest.apko.yaml:3:33: error: key URL `http://packages.wolfi.dev/os/wolfi-signing.rsa.pub` is not https://",
+    ];
+    for line in expected {
+        assert!(text.contains(line), "missing `{line}` in:\n{text}");
+    }
+    assert!(
+        text.contains("keys are fetched only over https://"),
+        "{text}"
+    );
+    assert!(!text.contains("keys/local.rsa.pub"), "{text}");
+}
+
+#[test]
 fn lint_escapes_control_characters() {
     let dir = good_catalog();
     write(

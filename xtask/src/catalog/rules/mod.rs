@@ -59,6 +59,8 @@ pub fn check_settings(settings: &Settings, root: &Path, diagnostics: &mut Diagno
                 .with_hint("write a lowercase host with an optional port, such as `ghcr.io` or `127.0.0.1:5000`"),
         );
     }
+    config::check_keyring(&settings.keyring, file, diagnostics);
+    config::check_keyring(&settings.offline.keyring, file, diagnostics);
     let namespace = &settings.namespace;
     let trimmed = namespace.value.trim_matches('/');
     for part in trimmed.split('/').filter(|_| !trimmed.is_empty()) {
