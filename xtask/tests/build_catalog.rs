@@ -1,5 +1,6 @@
-//! `cargo xtask build <image>...` on a catalog in a temporary folder, and builds from a
-//! repository served over HTTP on the loopback interface.
+//! `cargo xtask build <image>...` on a catalog in a temporary folder, builds from a
+//! repository served over HTTP on the loopback interface, and the argument checks that
+//! `build` and `release` make before building anything.
 
 mod common;
 
@@ -117,6 +118,59 @@ fn catalog_build_rejects_unknown_image() {
     let output = xtask_in(dir.path(), &["build", "nginx"], &[], "");
     assert!(!output.status.success());
     assert!(stderr(&output).contains("image `nginx` is not in the catalog"));
+}
+
+#[test]
+fn catalog_build_rejects_unknown_arch() {
+    let dir = catalog();
+    let output = xtask_in(dir.path(), &["build", "app", "--arch", "sparc"], &[], "");
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(
+        message.contains("--arch: unknown architecture `sparc`"),
+        "{message}"
+    );
+    assert!(message.contains("amd64 (x86_64)"), "{message}");
+    assert!(message.contains("riscv64 (riscv64)"), "{message}");
+    assert!(!dir.path().join("out").exists(), "{message}");
+}
+
+#[test]
+fn catalog_build_rejects_arch_image_lacks() {
+    let dir = catalog();
+    let output = xtask_in(dir.path(), &["build", "app", "--arch", "riscv64"], &[], "");
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("image `app` does not build for riscv64"),
+        "{message}"
+    );
+    assert!(message.contains("build for amd64, arm64"), "{message}");
+    assert!(!message.contains("WARN"), "{message}");
+    assert!(!dir.path().join("out").exists(), "{message}");
+
+    let all = xtask_in(dir.path(), &["build", "--arch", "riscv64"], &[], "");
+    let message = stderr(&all);
+    assert_eq!(all.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("no selected variant builds for riscv64"),
+        "{message}"
+    );
+}
+
+#[test]
+fn catalog_build_skips_only_unnamed_images() {
+    let dir = catalog();
+    write(
+        dir.path(),
+        "images/broken/configs/latest.apko.yaml",
+        &config(&["missing-package"], "").replace("[x86_64, aarch64]", "[x86_64]"),
+    );
+    let output = xtask_in(dir.path(), &["build", "--arch", "arm64"], &[], "");
+    let message = stderr(&output);
+    assert!(output.status.success(), "{message}");
+    assert!(message.contains("skipped"), "{message}");
+    assert!(dir.path().join("out/images/app/latest").exists());
 }
 
 /// Serves files under `root` over HTTP/1.1 on 127.0.0.1 until the process ends, and

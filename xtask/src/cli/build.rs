@@ -236,17 +236,25 @@ fn print_usage_hint(request: &BuildRequest, output: &BuildOutput) {
 fn parse_archs(names: &[String], source: &str) -> anyhow::Result<Vec<Arch>> {
     let mut archs = Vec::new();
     for name in names {
-        let arch: Arch = name.parse().with_context(|| {
-            format!(
-                "{source}: architecture `{name}` is unknown; known: {}",
+        let Ok(arch) = name.parse::<Arch>() else {
+            bail!(
+                "{source}: unknown architecture `{name}`; use one of: {}",
                 Arch::accepted_names()
-            )
-        })?;
+            );
+        };
         if !archs.contains(&arch) {
             archs.push(arch);
         }
     }
     Ok(archs)
+}
+
+fn join_archs(archs: &[Arch]) -> String {
+    archs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn standalone_request(
@@ -343,13 +351,22 @@ fn catalog_requests(
         args.images.iter().map(String::as_str).collect()
     };
     let mut requests = Vec::new();
-    for name in names {
+    for &name in &names {
         let Some(image) = catalog.image(name) else {
             bail!("image `{name}` is not in the catalog; `cargo xtask list` shows the images");
         };
+        let selected_before = requests.len();
+        // Architectures of the variants that `--variant` selects, for the error below.
+        let mut image_archs: Vec<Arch> = Vec::new();
+        let mut skipped = Vec::new();
         for variant in &image.variants {
             if !args.variants.is_empty() && !args.variants.contains(&variant.name) {
                 continue;
+            }
+            for arch in &variant.archs {
+                if !image_archs.contains(arch) {
+                    image_archs.push(*arch);
+                }
             }
             let archs: Vec<Arch> = variant
                 .archs
@@ -358,18 +375,45 @@ fn catalog_requests(
                 .filter(|arch| only_archs.is_empty() || only_archs.contains(arch))
                 .collect();
             if archs.is_empty() {
-                tracing::warn!(image = %image.name, variant = %variant.name, "skipped: none of the requested architectures");
+                skipped.push(variant);
                 continue;
             }
             requests.push(catalog_request(catalog, &image.name, variant, archs, epoch));
         }
+        let named = !args.images.is_empty();
+        if named && requests.len() == selected_before && !image_archs.is_empty() {
+            bail!(
+                "image `{name}` does not build for {}: its selected variants build for {}; pass one of those to --arch, or add the architecture to `archs` in its config",
+                join_archs(&only_archs),
+                join_archs(&image_archs)
+            );
+        }
+        for variant in skipped {
+            tracing::warn!(
+                image = %image.name,
+                variant = %variant.name,
+                archs = %join_archs(&variant.archs),
+                "skipped: the variant builds for none of the --arch values"
+            );
+        }
     }
     for variant in &args.variants {
-        if !requests.iter().any(|request| &request.variant == variant) {
+        let exists = names.iter().any(|name| {
+            catalog
+                .image(name)
+                .is_some_and(|image| image.variants.iter().any(|v| &v.name == variant))
+        });
+        if !exists {
             bail!(
                 "no selected image has a variant `{variant}`; `cargo xtask list` shows the variants"
             );
         }
+    }
+    if requests.is_empty() && !only_archs.is_empty() {
+        bail!(
+            "no selected variant builds for {}; `cargo xtask list` shows the architectures of each variant",
+            join_archs(&only_archs)
+        );
     }
     if let Some(lock) = &args.lock {
         let [request] = requests.as_mut_slice() else {
