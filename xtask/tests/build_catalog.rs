@@ -173,6 +173,56 @@ fn catalog_build_skips_only_unnamed_images() {
     assert!(dir.path().join("out/images/app/latest").exists());
 }
 
+/// `-j 0` fails when the command line is read, so even the offline profile, which
+/// builds packages before images, starts nothing.
+#[test]
+fn catalog_build_rejects_zero_jobs_first() {
+    let dir = catalog();
+    write(
+        dir.path(),
+        "catalog.yaml",
+        "registry: ghcr.io\nnamespace: example/images\narchs: [amd64, arm64]\nprofile: offline\n",
+    );
+    for args in [["build", "app", "-j", "0"], ["release", "app", "-j", "0"]] {
+        let output = xtask_in(dir.path(), &args, &[], "");
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{message}");
+        assert!(message.contains("0 threads"), "{message}");
+        assert!(!dir.path().join("out").exists(), "{message}");
+    }
+}
+
+#[test]
+fn release_rejects_registry_url_first() {
+    let dir = catalog();
+    let cases = [
+        ("http://127.0.0.1:5000", "has a scheme `http://`"),
+        ("127.0.0.1:5000/images", "has a path `/images`"),
+        ("Registry:port", "is not `HOST[:PORT]`"),
+    ];
+    for (registry, problem) in cases {
+        let args = ["release", "app", "--dry-run", "--registry", registry];
+        let output = xtask_in(dir.path(), &args, &[], "");
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{message}");
+        assert!(
+            message.contains(&format!("`{registry}` {problem}")),
+            "{message}"
+        );
+        assert!(!dir.path().join("out").exists(), "{message}");
+    }
+    let output = xtask_in(
+        dir.path(),
+        &["release", "app", "--dry-run"],
+        &[("XTASK_REGISTRY", "https://ghcr.io")],
+        "",
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(message.contains("such as `ghcr.io`"), "{message}");
+    assert!(!dir.path().join("out").exists(), "{message}");
+}
+
 /// Serves files under `root` over HTTP/1.1 on 127.0.0.1 until the process ends, and
 /// returns the base URL.
 fn serve(root: PathBuf) -> String {

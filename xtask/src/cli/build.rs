@@ -73,7 +73,7 @@ pub struct Args {
 
     /// Max number of threads for images, architectures and compression; defaults to the
     /// number of CPUs.
-    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = super::parse_jobs)]
     pub jobs: Option<usize>,
 
     /// Whether images that the offline profile cannot build are skipped with a
@@ -99,6 +99,11 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
 
 /// Builds what `args` selects and prints each result and the summary.
 pub fn execute(context: &Context, args: &Args) -> anyhow::Result<BuildRun> {
+    // `parse_jobs` rejects 0 on the command line. Callers that fill `Args` themselves
+    // get the same check here, before any package build starts.
+    if args.jobs == Some(0) {
+        bail!("`-j 0` is invalid; give at least 1 thread");
+    }
     let epoch = source_date_epoch()?;
     let mut unavailable = Vec::new();
     let mut skipped = Vec::new();
@@ -120,9 +125,6 @@ pub fn execute(context: &Context, args: &Args) -> anyhow::Result<BuildRun> {
     };
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(jobs) = args.jobs {
-        if jobs == 0 {
-            bail!("`-j 0` is invalid; give at least 1 thread");
-        }
         builder = builder.num_threads(jobs);
     }
     let pool = builder

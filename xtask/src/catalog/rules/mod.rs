@@ -277,7 +277,7 @@ pub fn check_catalog(images: &[Image], recipes: &[Recipe], diagnostics: &mut Dia
 
 /// Returns whether `host` is a registry host as image references write it: a lowercase DNS name
 /// or IPv4 address, with an optional numeric port.
-fn is_registry_host(host: &str) -> bool {
+pub fn is_registry_host(host: &str) -> bool {
     let (name, port) = host
         .rsplit_once(':')
         .map_or((host, None), |(name, port)| (name, Some(port)));
