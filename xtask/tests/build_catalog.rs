@@ -86,6 +86,11 @@ fn catalog_build_selects_images_and_archs() {
         .collect();
     assert_eq!(archs, vec!["arm64"]);
     assert!(!dir.path().join("out/images/broken").exists());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("skopeo copy --override-arch arm64 oci:"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -220,9 +220,23 @@ fn summarize(
 
 // Tells a maintainer who just built an image how to look at it and run it. Docker
 // Engine before 25 cannot load an OCI layout, so the hint goes through skopeo.
+// NOTE: apko configs have no port field and the builder writes no `ExposedPorts`, so the
+// hint cannot name the ports that a server image needs published with `-p`.
 fn print_usage_hint(request: &BuildRequest, output: &BuildOutput) {
     let Some(tag) = output.tags.first() else {
         return;
+    };
+    // skopeo copies the image of one architecture into the daemon, so the hint picks
+    // amd64 when it was built, else the first architecture built.
+    let arch = if request.archs.contains(&Arch::Amd64) {
+        Arch::Amd64
+    } else {
+        request.archs.first().copied().unwrap_or(Arch::Amd64)
+    };
+    // skopeo takes the variant of `arm/v7` as a flag of its own.
+    let platform = match arch.oci_name().split_once('/') {
+        Some((name, variant)) => format!("--override-arch {name} --override-variant {variant}"),
+        None => format!("--override-arch {arch}"),
     };
     let layout = output.output.display();
     println!("  inspect: skopeo inspect --raw oci:{layout}:{tag}");
@@ -230,7 +244,7 @@ fn print_usage_hint(request: &BuildRequest, output: &BuildOutput) {
         println!("  test:    cargo xtask test {}", request.image);
     }
     println!(
-        "  run:     skopeo copy --override-arch amd64 oci:{layout}:{tag} docker-daemon:{}:{tag} && docker run --rm {}:{tag}",
+        "  run:     skopeo copy {platform} oci:{layout}:{tag} docker-daemon:{}:{tag} && docker run --rm {}:{tag}",
         request.image, request.image
     );
 }
