@@ -335,10 +335,10 @@ fn remove_children_except(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn tar_of(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+    pub(in crate::imagetest) fn tar_of(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());
         for (path, kind, content) in entries {
             let mut header = tar::Header::new_gnu();
@@ -375,7 +375,10 @@ mod tests {
 
     /// Writes a one-layer amd64 image of `entries` as a gzip layer into `dir`, and
     /// returns the layer's descriptor.
-    fn write_image(dir: &Path, entries: &[(&str, tar::EntryType, &str)]) -> crate::oci::Descriptor {
+    pub(in crate::imagetest) fn write_image(
+        dir: &Path,
+        entries: &[(&str, tar::EntryType, &str)],
+    ) -> crate::oci::Descriptor {
         use std::io::Write as _;
 
         let tar = tar_of(entries);
