@@ -1,5 +1,6 @@
-//! `cargo xtask build <image>...` on a catalog in a temporary folder, and builds from a
-//! repository served over HTTP on the loopback interface.
+//! `cargo xtask build <image>...` on a catalog in a temporary folder, builds from a
+//! repository served over HTTP on the loopback interface, and the argument checks that
+//! `build` and `release` make before building anything.
 
 mod common;
 
@@ -85,6 +86,11 @@ fn catalog_build_selects_images_and_archs() {
         .collect();
     assert_eq!(archs, vec!["arm64"]);
     assert!(!dir.path().join("out/images/broken").exists());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("skopeo copy --override-arch arm64 oci:"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -117,6 +123,109 @@ fn catalog_build_rejects_unknown_image() {
     let output = xtask_in(dir.path(), &["build", "nginx"], &[], "");
     assert!(!output.status.success());
     assert!(stderr(&output).contains("image `nginx` is not in the catalog"));
+}
+
+#[test]
+fn catalog_build_rejects_unknown_arch() {
+    let dir = catalog();
+    let output = xtask_in(dir.path(), &["build", "app", "--arch", "sparc"], &[], "");
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(
+        message.contains("--arch: unknown architecture `sparc`"),
+        "{message}"
+    );
+    assert!(message.contains("amd64 (x86_64)"), "{message}");
+    assert!(message.contains("riscv64 (riscv64)"), "{message}");
+    assert!(!dir.path().join("out").exists(), "{message}");
+}
+
+#[test]
+fn catalog_build_rejects_arch_image_lacks() {
+    let dir = catalog();
+    let output = xtask_in(dir.path(), &["build", "app", "--arch", "riscv64"], &[], "");
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("image `app` does not build for riscv64"),
+        "{message}"
+    );
+    assert!(message.contains("build for amd64, arm64"), "{message}");
+    assert!(!message.contains("WARN"), "{message}");
+    assert!(!dir.path().join("out").exists(), "{message}");
+
+    let all = xtask_in(dir.path(), &["build", "--arch", "riscv64"], &[], "");
+    let message = stderr(&all);
+    assert_eq!(all.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("no selected variant builds for riscv64"),
+        "{message}"
+    );
+}
+
+#[test]
+fn catalog_build_skips_only_unnamed_images() {
+    let dir = catalog();
+    write(
+        dir.path(),
+        "images/broken/configs/latest.apko.yaml",
+        &config(&["missing-package"], "").replace("[x86_64, aarch64]", "[x86_64]"),
+    );
+    let output = xtask_in(dir.path(), &["build", "--arch", "arm64"], &[], "");
+    let message = stderr(&output);
+    assert!(output.status.success(), "{message}");
+    assert!(message.contains("skipped"), "{message}");
+    assert!(dir.path().join("out/images/app/latest").exists());
+}
+
+/// `-j 0` fails when the command line is read, so even the offline profile, which
+/// builds packages before images, starts nothing.
+#[test]
+fn catalog_build_rejects_zero_jobs_first() {
+    let dir = catalog();
+    write(
+        dir.path(),
+        "catalog.yaml",
+        "registry: ghcr.io\nnamespace: example/images\narchs: [amd64, arm64]\nprofile: offline\n",
+    );
+    for args in [["build", "app", "-j", "0"], ["release", "app", "-j", "0"]] {
+        let output = xtask_in(dir.path(), &args, &[], "");
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{message}");
+        assert!(message.contains("0 threads"), "{message}");
+        assert!(!dir.path().join("out").exists(), "{message}");
+    }
+}
+
+#[test]
+fn release_rejects_registry_url_first() {
+    let dir = catalog();
+    let cases = [
+        ("http://127.0.0.1:5000", "has a scheme `http://`"),
+        ("127.0.0.1:5000/images", "has a path `/images`"),
+        ("Registry:port", "is not `HOST[:PORT]`"),
+    ];
+    for (registry, problem) in cases {
+        let args = ["release", "app", "--dry-run", "--registry", registry];
+        let output = xtask_in(dir.path(), &args, &[], "");
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{message}");
+        assert!(
+            message.contains(&format!("`{registry}` {problem}")),
+            "{message}"
+        );
+        assert!(!dir.path().join("out").exists(), "{message}");
+    }
+    let output = xtask_in(
+        dir.path(),
+        &["release", "app", "--dry-run"],
+        &[("XTASK_REGISTRY", "https://ghcr.io")],
+        "",
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(message.contains("such as `ghcr.io`"), "{message}");
+    assert!(!dir.path().join("out").exists(), "{message}");
 }
 
 /// Serves files under `root` over HTTP/1.1 on 127.0.0.1 until the process ends, and

@@ -154,7 +154,7 @@ paths:
         "images/busybox/configs/latest.apko.yaml:16:11: error: unknown path type `folder`",
         "images/busybox/configs/latest.apko.yaml:19:18: error: permissions 0o17777 exceed 0o7777",
         "images/busybox/image.yaml:1:9: error: unknown status `beta`",
-        "images/busybox/image.yaml:4:15: error: tag `latest` is used by variants `latest` and `latest`",
+        "images/busybox/image.yaml:5:14: error: variant `latest` lists tag `latest`, which it already has from its name",
         "images/busybox/image.yaml:7:15: error: `images/busybox/configs/missing.apko.yaml` not found",
         "images/dup/image.yaml:2:1: error: duplicate key `versions`",
         "images/tabs/image.yaml:2:1: error: tab character in indentation",
@@ -530,6 +530,69 @@ fn lint_checks_catalog_settings() {
         text.contains("catalog.yaml:5:9: error: signing mode `key` needs `public-key`"),
         "{text}"
     );
+}
+
+#[test]
+fn lint_reports_repeated_and_shared_tags() {
+    let dir = good_catalog();
+    write(
+        dir.path(),
+        "images/busybox/configs/dev.apko.yaml",
+        GOOD_CONFIG,
+    );
+    write(
+        dir.path(),
+        "images/busybox/image.yaml",
+        "versions:\n  - apko:\n      config: configs/latest.apko.yaml\n      tags: [stable, stable]\n  - apko:\n      config: configs/dev.apko.yaml\n      tags: [stable]\n",
+    );
+    let output = xtask(dir.path(), &["lint"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "images/busybox/image.yaml:4:22: error: variant `latest` lists tag `stable` twice"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: tag `stable` is used by variants `latest` and `dev`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn lint_rejects_plain_http_keys() {
+    let dir = good_catalog();
+    write(
+        dir.path(),
+        "catalog.yaml",
+        "registry: ghcr.io\nnamespace: example/images\narchs: [amd64]\nkeyring:\n  - http://example.com/a.rsa.pub\noffline:\n  keyring:\n    - https://example.com/\n",
+    );
+    let config = GOOD_CONFIG.replace(
+        "keyring: [https://packages.wolfi.dev/os/wolfi-signing.rsa.pub]",
+        "keyring: [keys/local.rsa.pub, http://packages.wolfi.dev/os/wolfi-signing.rsa.pub]",
+    );
+    write(
+        dir.path(),
+        "images/busybox/configs/latest.apko.yaml",
+        &config,
+    );
+    let output = xtask(dir.path(), &["lint"]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let expected = [
+        "catalog.yaml:5:5: error: key URL `http://example.com/a.rsa.pub` is not https://",
+        "catalog.yaml:8:7: error: key URL `https://example.com/` names no file",
+        "images/busybox/configs/latest.apko.yaml:3:33: error: key URL `http://packages.wolfi.dev/os/wolfi-signing.rsa.pub` is not https://",
+    ];
+    for line in expected {
+        assert!(text.contains(line), "missing `{line}` in:\n{text}");
+    }
+    assert!(
+        text.contains("keys are fetched only over https://"),
+        "{text}"
+    );
+    assert!(!text.contains("keys/local.rsa.pub"), "{text}");
 }
 
 #[test]

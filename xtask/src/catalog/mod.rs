@@ -20,6 +20,7 @@ use std::path::Path;
 pub use arch::Arch;
 pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
 pub use model::{Catalog, ExtractTags, Image, Recipe, Status, SubvariantSpec, Variant};
+pub use rules::is_registry_host;
 pub use settings::Profile;
 
 /// File at the catalog root that marks it and holds the shared settings.

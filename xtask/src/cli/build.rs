@@ -73,7 +73,7 @@ pub struct Args {
 
     /// Max number of threads for images, architectures and compression; defaults to the
     /// number of CPUs.
-    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = super::parse_jobs)]
     pub jobs: Option<usize>,
 
     /// Whether images that the offline profile cannot build are skipped with a
@@ -99,6 +99,11 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
 
 /// Builds what `args` selects and prints each result and the summary.
 pub fn execute(context: &Context, args: &Args) -> anyhow::Result<BuildRun> {
+    // `parse_jobs` rejects 0 on the command line. Callers that fill `Args` themselves
+    // get the same check here, before any package build starts.
+    if args.jobs == Some(0) {
+        bail!("`-j 0` is invalid; give at least 1 thread");
+    }
     let epoch = source_date_epoch()?;
     let mut unavailable = Vec::new();
     let mut skipped = Vec::new();
@@ -120,9 +125,6 @@ pub fn execute(context: &Context, args: &Args) -> anyhow::Result<BuildRun> {
     };
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(jobs) = args.jobs {
-        if jobs == 0 {
-            bail!("`-j 0` is invalid; give at least 1 thread");
-        }
         builder = builder.num_threads(jobs);
     }
     let pool = builder
@@ -218,9 +220,23 @@ fn summarize(
 
 // Tells a maintainer who just built an image how to look at it and run it. Docker
 // Engine before 25 cannot load an OCI layout, so the hint goes through skopeo.
+// NOTE: apko configs have no port field and the builder writes no `ExposedPorts`, so the
+// hint cannot name the ports that a server image needs published with `-p`.
 fn print_usage_hint(request: &BuildRequest, output: &BuildOutput) {
     let Some(tag) = output.tags.first() else {
         return;
+    };
+    // skopeo copies the image of one architecture into the daemon, so the hint picks
+    // amd64 when it was built, else the first architecture built.
+    let arch = if request.archs.contains(&Arch::Amd64) {
+        Arch::Amd64
+    } else {
+        request.archs.first().copied().unwrap_or(Arch::Amd64)
+    };
+    // skopeo takes the variant of `arm/v7` as a flag of its own.
+    let platform = match arch.oci_name().split_once('/') {
+        Some((name, variant)) => format!("--override-arch {name} --override-variant {variant}"),
+        None => format!("--override-arch {arch}"),
     };
     let layout = output.output.display();
     println!("  inspect: skopeo inspect --raw oci:{layout}:{tag}");
@@ -228,7 +244,7 @@ fn print_usage_hint(request: &BuildRequest, output: &BuildOutput) {
         println!("  test:    cargo xtask test {}", request.image);
     }
     println!(
-        "  run:     skopeo copy --override-arch amd64 oci:{layout}:{tag} docker-daemon:{}:{tag} && docker run --rm {}:{tag}",
+        "  run:     skopeo copy {platform} oci:{layout}:{tag} docker-daemon:{}:{tag} && docker run --rm {}:{tag}",
         request.image, request.image
     );
 }
@@ -236,17 +252,25 @@ fn print_usage_hint(request: &BuildRequest, output: &BuildOutput) {
 fn parse_archs(names: &[String], source: &str) -> anyhow::Result<Vec<Arch>> {
     let mut archs = Vec::new();
     for name in names {
-        let arch: Arch = name.parse().with_context(|| {
-            format!(
-                "{source}: architecture `{name}` is unknown; known: {}",
+        let Ok(arch) = name.parse::<Arch>() else {
+            bail!(
+                "{source}: unknown architecture `{name}`; use one of: {}",
                 Arch::accepted_names()
-            )
-        })?;
+            );
+        };
         if !archs.contains(&arch) {
             archs.push(arch);
         }
     }
     Ok(archs)
+}
+
+fn join_archs(archs: &[Arch]) -> String {
+    archs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn standalone_request(
@@ -343,13 +367,22 @@ fn catalog_requests(
         args.images.iter().map(String::as_str).collect()
     };
     let mut requests = Vec::new();
-    for name in names {
+    for &name in &names {
         let Some(image) = catalog.image(name) else {
             bail!("image `{name}` is not in the catalog; `cargo xtask list` shows the images");
         };
+        let selected_before = requests.len();
+        // Architectures of the variants that `--variant` selects, for the error below.
+        let mut image_archs: Vec<Arch> = Vec::new();
+        let mut skipped = Vec::new();
         for variant in &image.variants {
             if !args.variants.is_empty() && !args.variants.contains(&variant.name) {
                 continue;
+            }
+            for arch in &variant.archs {
+                if !image_archs.contains(arch) {
+                    image_archs.push(*arch);
+                }
             }
             let archs: Vec<Arch> = variant
                 .archs
@@ -358,18 +391,45 @@ fn catalog_requests(
                 .filter(|arch| only_archs.is_empty() || only_archs.contains(arch))
                 .collect();
             if archs.is_empty() {
-                tracing::warn!(image = %image.name, variant = %variant.name, "skipped: none of the requested architectures");
+                skipped.push(variant);
                 continue;
             }
             requests.push(catalog_request(catalog, &image.name, variant, archs, epoch));
         }
+        let named = !args.images.is_empty();
+        if named && requests.len() == selected_before && !image_archs.is_empty() {
+            bail!(
+                "image `{name}` does not build for {}: its selected variants build for {}; pass one of those to --arch, or add the architecture to `archs` in its config",
+                join_archs(&only_archs),
+                join_archs(&image_archs)
+            );
+        }
+        for variant in skipped {
+            tracing::warn!(
+                image = %image.name,
+                variant = %variant.name,
+                archs = %join_archs(&variant.archs),
+                "skipped: the variant builds for none of the --arch values"
+            );
+        }
     }
     for variant in &args.variants {
-        if !requests.iter().any(|request| &request.variant == variant) {
+        let exists = names.iter().any(|name| {
+            catalog
+                .image(name)
+                .is_some_and(|image| image.variants.iter().any(|v| &v.name == variant))
+        });
+        if !exists {
             bail!(
                 "no selected image has a variant `{variant}`; `cargo xtask list` shows the variants"
             );
         }
+    }
+    if requests.is_empty() && !only_archs.is_empty() {
+        bail!(
+            "no selected variant builds for {}; `cargo xtask list` shows the architectures of each variant",
+            join_archs(&only_archs)
+        );
     }
     if let Some(lock) = &args.lock {
         let [request] = requests.as_mut_slice() else {

@@ -177,3 +177,29 @@ pub fn require_catalog(context: &Context) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Parses a `-j`/`--jobs` value when the command line is read, so that `-j 0` fails
+/// before any build starts.
+pub fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("0 threads cannot build anything; give at least 1".to_owned()),
+        Ok(jobs) => Ok(jobs),
+        Err(_) => Err(format!(
+            "`{text}` is not a thread count; give a whole number of at least 1"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_rejects_zero_and_non_numbers() {
+        assert_eq!(parse_jobs("1"), Ok(1));
+        assert_eq!(parse_jobs("16"), Ok(16));
+        assert!(parse_jobs("0").is_err());
+        assert!(parse_jobs("-1").is_err());
+        assert!(parse_jobs("two").is_err());
+    }
+}

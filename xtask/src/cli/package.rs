@@ -52,7 +52,7 @@ pub struct Args {
     pub out: Option<PathBuf>,
 
     /// Maximum number of builds run at the same time [default: number of processors].
-    #[arg(short, long, value_name = "N")]
+    #[arg(short, long, value_name = "N", value_parser = super::parse_jobs)]
     pub jobs: Option<usize>,
 
     /// Rebuild even when the recorded content hash matches.

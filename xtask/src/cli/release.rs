@@ -77,7 +77,7 @@ pub struct Args {
     pub rekor_url: Option<String>,
 
     /// Max number of build threads; defaults to the number of CPUs.
-    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = super::parse_jobs)]
     pub jobs: Option<usize>,
 
     #[command(flatten)]

@@ -185,6 +185,12 @@ pub fn write_docker_archive(
     for layer in &image.manifest.layers {
         let name = format!("{}/layer.tar", layer.digest.hex());
         let path = image.layout.blob_path(&layer.digest);
+        // `docker load` checks only diff IDs, after decompressing, so a damaged blob is
+        // reported here with its digests instead.
+        image
+            .layout
+            .verify_blob(layer)
+            .with_context(|| format!("cannot load layer {} into Docker", layer.digest))?;
         let mut file = fs_err::File::open(&path)?;
         let mut header = tar::Header::new_gnu();
         header.set_size(file.metadata()?.len());
@@ -216,4 +222,33 @@ fn append<W: Write>(archive: &mut tar::Builder<W>, name: &str, bytes: &[u8]) -> 
     header.set_entry_type(tar::EntryType::Regular);
     archive.append_data(&mut header, name, bytes)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imagetest::unpack::tests::write_image;
+
+    #[test]
+    fn docker_archive_rejects_flipped_layer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let content = "x".repeat(4096);
+        let entries = [("data", tar::EntryType::Regular, content.as_str())];
+        let layer = write_image(dir.path(), &entries);
+        let image = crate::imagetest::read_platform_image(dir.path(), crate::catalog::Arch::Amd64)
+            .expect("read image");
+        let blob = image.layout.blob_path(&layer.digest);
+        let mut bytes = std::fs::read(&blob).expect("read layer");
+        bytes[20] = !bytes[20];
+        std::fs::write(&blob, &bytes).expect("write layer");
+
+        let mut archive = Vec::new();
+        let error = write_docker_archive(&image, "test:latest", &mut archive).expect_err("flipped");
+        let message = format!("{error:#}");
+        assert!(message.contains("is corrupt"), "{message}");
+        assert!(
+            message.contains(&format!("expected digest {}", layer.digest)),
+            "{message}"
+        );
+    }
 }

@@ -24,7 +24,8 @@ const MAX_SYMLINKS: usize = 40;
 
 /// Unpacks every layer of `image`, base first, into the existing folder `rootfs`.
 /// Owners are kept when the process runs as root, and dropped (with a warning)
-/// otherwise. Each layer's digest and diff ID are checked while it is read.
+/// otherwise. Each layer's size and digest are checked before it is unpacked, and its
+/// diff ID while it is read.
 pub fn unpack_image(image: &PlatformImage, rootfs: &Path) -> anyhow::Result<()> {
     let keep_owners = rustix::process::geteuid().is_root();
     if !keep_owners {
@@ -37,6 +38,12 @@ pub fn unpack_image(image: &PlatformImage, rootfs: &Path) -> anyhow::Result<()> 
     for (position, layer) in image.manifest.layers.iter().enumerate() {
         let blob = image.layout.blob_path(&layer.digest);
         let layer_label = format!("layer {} ({})", position + 1, layer.digest);
+        // Checked before unpacking, so that a damaged blob is reported as such and not
+        // as whatever tar or gzip error its damaged bytes happen to cause.
+        image
+            .layout
+            .verify_blob(layer)
+            .with_context(|| format!("cannot unpack {layer_label}"))?;
         let file = fs_err::File::open(&blob)?;
         let compressed = HashingReader::new(file);
         let (compressed, uncompressed) = match layer.media_type.as_str() {
@@ -328,10 +335,10 @@ fn remove_children_except(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn tar_of(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+    pub(in crate::imagetest) fn tar_of(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());
         for (path, kind, content) in entries {
             let mut header = tar::Header::new_gnu();
@@ -364,6 +371,120 @@ mod tests {
             }
         }
         builder.into_inner().expect("finish tar")
+    }
+
+    /// Writes a one-layer amd64 image of `entries` as a gzip layer into `dir`, and
+    /// returns the layer's descriptor.
+    pub(in crate::imagetest) fn write_image(
+        dir: &Path,
+        entries: &[(&str, tar::EntryType, &str)],
+    ) -> crate::oci::Descriptor {
+        use std::io::Write as _;
+
+        let tar = tar_of(entries);
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gzip.write_all(&tar).expect("compress layer");
+        let gzip = gzip.finish().expect("finish gzip");
+        let writer = crate::oci::LayoutWriter::create(dir).expect("create layout");
+        let layer = writer
+            .write_blob(crate::oci::MEDIA_TYPE_LAYER_GZIP, &gzip)
+            .expect("write layer");
+        let config = serde_json::json!({
+            "created": "1970-01-01T00:00:00Z",
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [Digest::sha256_of(&tar).to_string()]},
+            "history": [],
+        });
+        let config = writer
+            .write_json(crate::oci::MEDIA_TYPE_CONFIG, &config)
+            .expect("write config");
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": crate::oci::MEDIA_TYPE_MANIFEST,
+            "config": config,
+            "layers": [layer],
+        });
+        let manifest = writer
+            .write_json(crate::oci::MEDIA_TYPE_MANIFEST, &manifest)
+            .expect("write manifest");
+        writer
+            .write_index(&manifest, &["latest".to_owned()])
+            .expect("write index");
+        layer
+    }
+
+    #[test]
+    fn unpack_image_rejects_flipped_layer_bytes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let layout = dir.path().join("layout");
+        let content = "x".repeat(4096);
+        let layer = write_image(&layout, &[("data", Regular, &content)]);
+        let image =
+            super::super::platform::read_platform_image(&layout, crate::catalog::Arch::Amd64)
+                .expect("read image");
+        let blob = image.layout.blob_path(&layer.digest);
+        let mut bytes = fs::read(&blob).expect("read layer");
+        for byte in bytes.iter_mut().skip(12).take(16) {
+            *byte = !*byte;
+        }
+        fs::write(&blob, &bytes).expect("write layer");
+        let rootfs = dir.path().join("rootfs");
+        fs::create_dir(&rootfs).expect("create rootfs");
+
+        let message = format!("{:#}", unpack_image(&image, &rootfs).expect_err("flipped"));
+        let actual = Digest::sha256_of(&bytes).to_string();
+        assert!(message.contains("is corrupt"), "{message}");
+        assert!(message.contains(&blob.display().to_string()), "{message}");
+        assert!(
+            message.contains(&format!("expected digest {}", layer.digest)),
+            "{message}"
+        );
+        assert!(message.contains(&format!("actual {actual}")), "{message}");
+        assert!(
+            !rootfs.join("data").exists(),
+            "unpacked despite the mismatch"
+        );
+    }
+
+    #[test]
+    fn unpack_image_rejects_truncated_layer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let layout = dir.path().join("layout");
+        let layer = write_image(&layout, &[("data", Regular, "content")]);
+        let image =
+            super::super::platform::read_platform_image(&layout, crate::catalog::Arch::Amd64)
+                .expect("read image");
+        let blob = image.layout.blob_path(&layer.digest);
+        let bytes = fs::read(&blob).expect("read layer");
+        fs::write(&blob, &bytes[..bytes.len() - 1]).expect("truncate layer");
+        let rootfs = dir.path().join("rootfs");
+        fs::create_dir(&rootfs).expect("create rootfs");
+
+        let message = format!(
+            "{:#}",
+            unpack_image(&image, &rootfs).expect_err("truncated")
+        );
+        let sizes = format!("expected {} bytes, actual {}", bytes.len(), bytes.len() - 1);
+        assert!(message.contains(&sizes), "{message}");
+    }
+
+    #[test]
+    fn unpack_image_accepts_intact_layer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let layout = dir.path().join("layout");
+        write_image(&layout, &[("data", Regular, "content")]);
+        let image =
+            super::super::platform::read_platform_image(&layout, crate::catalog::Arch::Amd64)
+                .expect("read image");
+        let rootfs = dir.path().join("rootfs");
+        fs::create_dir(&rootfs).expect("create rootfs");
+        unpack_image(&image, &rootfs).expect("unpack");
+        assert_eq!(
+            fs::read(rootfs.join("data")).expect("read data"),
+            b"content"
+        );
     }
 
     fn unpack(rootfs: &Path, entries: &[(&str, tar::EntryType, &str)]) -> anyhow::Result<()> {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ANNOTATION_REF_NAME, Descriptor, Digest, ImageIndex};
+use super::{ANNOTATION_REF_NAME, Descriptor, Digest, DigestWriter, ImageIndex};
 
 /// Content of the `oci-layout` file for layout version 1.0.0.
 const OCI_LAYOUT: &str = "{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -36,12 +36,24 @@ pub enum LayoutError {
         source: serde_json::Error,
     },
     /// A blob's content does not match its digest.
-    #[error("blob `{}` hashes to {actual}, not to its name", path.display())]
+    #[error("blob `{}` is corrupt: expected digest {expected}, actual {actual}", path.display())]
     DigestMismatch {
         /// The blob file.
         path: PathBuf,
+        /// The digest it is named after.
+        expected: Digest,
         /// The digest of its content.
         actual: Digest,
+    },
+    /// A blob's length differs from the size its descriptor records.
+    #[error("blob `{}` is corrupt: expected {expected} bytes, actual {actual}", path.display())]
+    SizeMismatch {
+        /// The blob file.
+        path: PathBuf,
+        /// The size in the descriptor.
+        expected: u64,
+        /// The file's length.
+        actual: u64,
     },
     /// The folder is not an OCI layout of version 1.0.0.
     #[error("`{}` is not an OCI image layout 1.0.0 (missing or different `oci-layout` file)", path.display())]
@@ -247,9 +259,39 @@ impl LayoutReader {
         let bytes = fs_err::read(&path).map_err(io_error(&path))?;
         let actual = Digest::sha256_of(&bytes);
         if actual != *digest {
-            return Err(LayoutError::DigestMismatch { path, actual });
+            return Err(LayoutError::DigestMismatch {
+                path,
+                expected: digest.clone(),
+                actual,
+            });
         }
         Ok(bytes)
+    }
+
+    /// Checks a blob of any length against the size and digest of its descriptor,
+    /// reading it as a stream.
+    pub fn verify_blob(&self, descriptor: &Descriptor) -> Result<(), LayoutError> {
+        let path = self.blob_path(&descriptor.digest);
+        let length = fs_err::metadata(&path).map_err(io_error(&path))?.len();
+        if length != descriptor.size {
+            return Err(LayoutError::SizeMismatch {
+                path,
+                expected: descriptor.size,
+                actual: length,
+            });
+        }
+        let mut file = fs_err::File::open(&path).map_err(io_error(&path))?;
+        let mut hasher = DigestWriter::new(io::sink());
+        io::copy(&mut file, &mut hasher).map_err(io_error(&path))?;
+        let (_, actual, _) = hasher.finish();
+        if actual != descriptor.digest {
+            return Err(LayoutError::DigestMismatch {
+                path,
+                expected: descriptor.digest.clone(),
+                actual,
+            });
+        }
+        Ok(())
     }
 
     /// Reads a JSON blob and parses it.

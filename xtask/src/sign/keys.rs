@@ -40,6 +40,10 @@ pub enum KeyError {
     Decrypt { path: PathBuf, message: String },
     #[error("invalid public key `{path}`: {message}")]
     InvalidPublicKey { path: PathBuf, message: String },
+    #[error(
+        "`{path}` is not a public key: its PEM label is `{label}`, not `PUBLIC KEY`; pass the public half of the pair, such as the `cosign.pub` that `cargo xtask keygen --cosign` writes next to `cosign.key`, or the output of `cosign public-key --key {path}`"
+    )]
+    NotPublicKey { path: PathBuf, label: String },
     #[error("failed to {action}: {message}")]
     Crypto {
         action: &'static str,
@@ -150,6 +154,14 @@ impl CosignPublicKey {
 
     /// Parses a PEM public key; `path` is only for the error message.
     pub fn from_pem(pem: &[u8], path: &Path) -> Result<CosignPublicKey, KeyError> {
+        if let Some(label) = pem_label(pem)
+            && label != "PUBLIC KEY"
+        {
+            return Err(KeyError::NotPublicKey {
+                path: path.to_owned(),
+                label,
+            });
+        }
         let key = CosignVerificationKey::from_pem(pem, &SigningScheme::ECDSA_P256_SHA256_ASN1)
             .map_err(|error| KeyError::InvalidPublicKey {
                 path: path.to_owned(),
@@ -190,6 +202,19 @@ impl CosignPublicKey {
     pub fn pem(&self) -> &str {
         &self.pem
     }
+}
+
+/// Returns the label of the first PEM block (`PUBLIC KEY` in `-----BEGIN PUBLIC
+/// KEY-----`), or `None` when the text has no BEGIN line.
+fn pem_label(pem: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(pem);
+    text.lines().find_map(|line| {
+        let label = line
+            .trim()
+            .strip_prefix("-----BEGIN ")?
+            .strip_suffix("-----")?;
+        Some(label.to_owned())
+    })
 }
 
 /// `id-ecPublicKey` and the `secp256r1` (P-256) curve, from RFC 5480.
@@ -292,6 +317,21 @@ mod tests {
         let signature = signer.sign(b"payload").expect("sign");
         assert!(public.verify(&signature, b"payload"));
         assert!(!public.verify(&signature, b"other payload"));
+    }
+
+    #[test]
+    fn private_key_is_not_a_public_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = generate_cosign_key_pair(dir.path(), &Secret::new("a")).expect("generate");
+        let error = CosignPublicKey::load(&files.private_key).expect_err("private key");
+        let message = error.to_string();
+        assert!(
+            matches!(&error, KeyError::NotPublicKey { label, .. } if label == "ENCRYPTED SIGSTORE PRIVATE KEY"),
+            "{message}"
+        );
+        assert!(message.contains("cosign.key"), "{message}");
+        assert!(message.contains("is not a public key"), "{message}");
+        assert!(message.contains("cosign.pub"), "{message}");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path};
 
+use serde_saphyr::Spanned;
+
 use crate::catalog::apko::{ImageConfig, PATH_KINDS, package_name, package_tag};
 use crate::catalog::diagnostic::{Diagnostic, Diagnostics, Position};
 use crate::catalog::files;
@@ -27,6 +29,7 @@ pub fn check_config_chain(
     for file in chain {
         let (config, path) = (&file.config, file.path.as_path());
         check_repositories(config, &merged_tags, path, root, diagnostics);
+        check_keyring(&config.contents.keyring, path, diagnostics);
         check_entrypoint(config, path, diagnostics);
         check_paths(config, path, diagnostics);
         if let Some(accounts) = &config.accounts {
@@ -155,6 +158,33 @@ fn check_repositories(
                 )),
             );
         }
+    }
+}
+
+/// Checks `keyring` entries that are URLs, because the build fetches keys only over
+/// `https://` and stores each under the file name that ends its URL.
+pub fn check_keyring(entries: &[Spanned<String>], path: &Path, diagnostics: &mut Diagnostics) {
+    for entry in entries {
+        let url = entry.value.as_str();
+        if is_local(url) {
+            continue;
+        }
+        let file_name = url
+            .strip_prefix("https://")
+            .and_then(|rest| rest.split_once('/'))
+            .and_then(|(_, key_path)| key_path.rsplit('/').next());
+        let message = match file_name {
+            None if !url.starts_with("https://") => {
+                format!("key URL `{url}` is not https://")
+            }
+            Some(name) if !name.is_empty() && name != "." && name != ".." => continue,
+            _ => format!("key URL `{url}` names no file"),
+        };
+        diagnostics.push(
+            Diagnostic::error(path, entry.referenced.into(), message).with_hint(
+                "keys are fetched only over https://: write `https://host/path/key.rsa.pub`, or a key file path relative to the catalog root",
+            ),
+        );
     }
 }
 

@@ -5,7 +5,7 @@ mod accounts;
 mod config;
 mod names;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_saphyr::Spanned;
@@ -59,6 +59,8 @@ pub fn check_settings(settings: &Settings, root: &Path, diagnostics: &mut Diagno
                 .with_hint("write a lowercase host with an optional port, such as `ghcr.io` or `127.0.0.1:5000`"),
         );
     }
+    config::check_keyring(&settings.keyring, file, diagnostics);
+    config::check_keyring(&settings.offline.keyring, file, diagnostics);
     let namespace = &settings.namespace;
     let trimmed = namespace.value.trim_matches('/');
     for part in trimmed.split('/').filter(|_| !trimmed.is_empty()) {
@@ -131,7 +133,27 @@ pub fn check_image(
                 format!("variant `{}` is defined twice", variant.name),
             ));
         }
+        let mut own_tags: BTreeSet<String> = BTreeSet::new();
         for tag in known_tags(variant) {
+            if !own_tags.insert(tag.clone()) {
+                // A repeated base tag repeats with each subvariant suffix too; report it once.
+                if variant.tags.contains(&tag) {
+                    let listed: Vec<_> = entry
+                        .apko
+                        .tags
+                        .iter()
+                        .filter(|t| t.value.text() == tag)
+                        .collect();
+                    let tag_position = listed.last().map_or(position, |t| t.referenced.into());
+                    let diagnostic = if listed.len() > 1 {
+                        repeated_tag(variant, &tag, file_path, tag_position)
+                    } else {
+                        tag_repeats_name(variant, file_path, tag_position)
+                    };
+                    diagnostics.push(diagnostic);
+                }
+                continue;
+            }
             if let Some(owner) = tag_owner.insert(tag.clone(), variant.name.clone()) {
                 diagnostics.push(
                     Diagnostic::error(
@@ -180,6 +202,28 @@ pub fn check_image(
             }
         }
     }
+}
+
+/// Reports a tag listed twice in one variant's `tags`.
+fn repeated_tag(variant: &Variant, tag: &str, file_path: &Path, position: Position) -> Diagnostic {
+    Diagnostic::error(
+        file_path,
+        position,
+        format!("variant `{}` lists tag `{tag}` twice", variant.name),
+    )
+    .with_hint(format!("remove one `{tag}` from `tags`"))
+}
+
+/// Reports a `tags` entry equal to the variant's name, which variants named
+/// `latest...` already carry as a tag.
+fn tag_repeats_name(variant: &Variant, file_path: &Path, position: Position) -> Diagnostic {
+    let name = &variant.name;
+    Diagnostic::error(
+        file_path,
+        position,
+        format!("variant `{name}` lists tag `{name}`, which it already has from its name"),
+    )
+    .with_hint(format!("remove `{name}` from `tags`"))
 }
 
 /// Tags of a variant known before building, with subvariant suffixes applied.
@@ -233,7 +277,7 @@ pub fn check_catalog(images: &[Image], recipes: &[Recipe], diagnostics: &mut Dia
 
 /// Returns whether `host` is a registry host as image references write it: a lowercase DNS name
 /// or IPv4 address, with an optional numeric port.
-fn is_registry_host(host: &str) -> bool {
+pub fn is_registry_host(host: &str) -> bool {
     let (name, port) = host
         .rsplit_once(':')
         .map_or((host, None), |(name, port)| (name, Some(port)));
