@@ -125,17 +125,36 @@ fn unpack(name: &str, arch: &str) -> tempfile::TempDir {
     root
 }
 
-/// Runs a program built for `arch`, through qemu for aarch64.
-fn run(arch: &str, program: &Path, args: &[&str]) -> Output {
-    let mut command = match arch {
+/// Returns a command that runs a program built for `arch`, through qemu for aarch64.
+fn command(arch: &str, program: &Path) -> Command {
+    match arch {
         "aarch64" => {
             let mut command = Command::new("qemu-aarch64-static");
             command.arg(program);
             command
         }
         _ => Command::new(program),
-    };
-    command.args(args).output().expect("run program")
+    }
+}
+
+/// Runs a program built for `arch`, through qemu for aarch64.
+fn run(arch: &str, program: &Path, args: &[&str]) -> Output {
+    command(arch, program)
+        .args(args)
+        .output()
+        .expect("run program")
+}
+
+fn assert_static(arch: &str, program: &Path) {
+    let file = Command::new("file")
+        .arg(program)
+        .output()
+        .expect("run file");
+    assert!(
+        stdout(&file).contains("statically linked"),
+        "{arch}: {}",
+        stdout(&file)
+    );
 }
 
 fn stdout(output: &Output) -> String {
@@ -273,6 +292,92 @@ fn fetch_page(port: u16) -> Result<String, String> {
             Err(error) if Instant::now() > deadline => return Err(error.to_string()),
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
+    }
+}
+
+#[test]
+#[ignore = "builds real recipes for minutes; .ci/run runs it with --ignored"]
+fn git_commits_in_new_repository() {
+    for arch in ARCHS {
+        let root = unpack("git", arch);
+        let git = root.path().join("usr/bin/git");
+        assert_static(arch, &git);
+        let version = run(arch, &git, &["--version"]);
+        assert_eq!(
+            stdout(&version),
+            "git version 2.39.5\n",
+            "{arch}: {version:?}"
+        );
+        for link in ["git-upload-pack", "git-receive-pack", "git-upload-archive"] {
+            let target = std::fs::read_link(root.path().join("usr/bin").join(link));
+            assert_eq!(target.expect("link"), Path::new("git"), "{arch}: {link}");
+        }
+
+        // The host's git configuration stays out. Automatic maintenance would start a
+        // second git, which qemu-aarch64-static cannot run without a binfmt handler.
+        let work = tempfile::tempdir().expect("temporary folder");
+        let repo = work.path().join("repo");
+        let git_in = |args: &[&str]| {
+            command(arch, &git)
+                .arg("-C")
+                .arg(work.path())
+                .args(["-c", "user.name=Test", "-c", "user.email=test@example.org"])
+                .args(["-c", "maintenance.auto=false"])
+                .args(args)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .output()
+                .expect("run git")
+        };
+        let init = git_in(&["init", "-q", "-b", "main", "repo"]);
+        assert!(init.status.success(), "{arch}: {init:?}");
+        std::fs::write(repo.join("greeting"), "hello\n").expect("write file");
+        let add = git_in(&["-C", "repo", "add", "greeting"]);
+        assert!(add.status.success(), "{arch}: {add:?}");
+        let commit = git_in(&["-C", "repo", "commit", "-q", "-m", "Add greeting"]);
+        assert!(commit.status.success(), "{arch}: {commit:?}");
+        let log = git_in(&["-C", "repo", "log", "--format=%s"]);
+        assert_eq!(stdout(&log), "Add greeting\n", "{arch}: {log:?}");
+        let blob = git_in(&["-C", "repo", "cat-file", "-p", "HEAD:greeting"]);
+        assert_eq!(stdout(&blob), "hello\n", "{arch}: {blob:?}");
+    }
+}
+
+#[test]
+#[ignore = "builds real recipes for minutes; .ci/run runs it with --ignored"]
+fn openssh_client_creates_ed25519_key() {
+    for arch in ARCHS {
+        let root = unpack("openssh-client", arch);
+        let bin = root.path().join("usr/bin");
+        for program in ["ssh", "scp", "ssh-keygen"] {
+            assert_static(arch, &bin.join(program));
+        }
+        let version = run(arch, &bin.join("ssh"), &["-V"]);
+        let banner = String::from_utf8_lossy(&version.stderr).into_owned();
+        assert!(
+            banner.starts_with("OpenSSH_9.2p1, without OpenSSL"),
+            "{arch}: {banner}"
+        );
+
+        let work = tempfile::tempdir().expect("temporary folder");
+        let key = work.path().join("key");
+        let key_path = key.to_str().expect("UTF-8 path");
+        let keygen = bin.join("ssh-keygen");
+        let created = run(
+            arch,
+            &keygen,
+            &[
+                "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", key_path,
+            ],
+        );
+        assert!(created.status.success(), "{arch}: {created:?}");
+        let public = std::fs::read_to_string(work.path().join("key.pub")).expect("read key");
+        assert!(public.starts_with("ssh-ed25519 "), "{arch}: {public}");
+        let fingerprint = run(arch, &keygen, &["-l", "-f", key_path]);
+        assert!(
+            stdout(&fingerprint).contains("(ED25519)"),
+            "{arch}: {fingerprint:?}"
+        );
     }
 }
 

@@ -21,7 +21,14 @@ use support::registry::{RegistrySetup, TestRegistry};
 use support::{require_tool, run};
 
 /// The images that `packages/` can build; the offline profile skips the others.
-const OFFLINE_IMAGES: [&str; 5] = ["busybox", "hello-world", "musl-dynamic", "nginx", "static"];
+const OFFLINE_IMAGES: [&str; 6] = [
+    "busybox",
+    "git",
+    "hello-world",
+    "musl-dynamic",
+    "nginx",
+    "static",
+];
 
 /// `namespace` in catalog.yaml: images are pushed to `<registry>/<namespace>/<image>`.
 const NAMESPACE: &str = "example-org/images";
