@@ -207,6 +207,24 @@ fn release_changed_offline_to_loopback() {
     );
     assert_success(&keygen, "keygen --cosign");
 
+    // The recipe tests, when they ran first in this target folder, built the same
+    // packages with the ephemeral key of their cache. With that cache and a copy of
+    // their repository, the release finds the packages up to date instead of
+    // compiling them again; without them it builds everything itself.
+    let recipe_scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("package-recipes");
+    let package_cache = std::env::var_os("XTASK_RECIPE_TEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| recipe_scratch.join("cache"));
+    let built_packages = recipe_scratch.join("out");
+    if built_packages.is_dir() {
+        std::fs::create_dir_all(clone.join("out")).expect("create out");
+        run(Command::new("cp")
+            .arg("-a")
+            .arg(&built_packages)
+            .arg(clone.join("out/packages")));
+    }
+    let package_cache = package_cache.to_str().expect("UTF-8 path");
+
     let registry = TestRegistry::start(RegistrySetup::default());
     let address = registry.address();
     let key = keys.join("cosign.key");
@@ -224,7 +242,11 @@ fn release_changed_offline_to_loopback() {
             "--key",
             key.to_str().expect("UTF-8 path"),
         ],
-        &[("COSIGN_PASSWORD", PASSWORD), ("XTASK_OFFLINE", "1")],
+        &[
+            ("COSIGN_PASSWORD", PASSWORD),
+            ("XTASK_OFFLINE", "1"),
+            ("XTASK_CACHE_DIR", package_cache),
+        ],
     );
     assert_success(&release, "release --changed");
     let summary = text(&release.stdout);
