@@ -76,6 +76,11 @@ pub struct Args {
     #[arg(long, value_name = "URL", env = "XTASK_REKOR_URL")]
     pub rekor_url: Option<String>,
 
+    /// Cache folder for packages and package sources; defaults to
+    /// `$XDG_CACHE_HOME/xtask` or `~/.cache/xtask`.
+    #[arg(long, value_name = "DIR", env = "XTASK_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
     /// Max number of build threads; defaults to the number of CPUs.
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = super::parse_jobs)]
     pub jobs: Option<usize>,
@@ -116,7 +121,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
         lock: None,
         offline: args.offline,
         profile: args.profile,
-        cache_dir: None,
+        cache_dir: args.cache_dir.clone(),
         jobs: args.jobs,
         skip_unavailable: args.images.is_empty(),
     };
