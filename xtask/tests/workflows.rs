@@ -86,33 +86,15 @@ fn workflows_match_schema() {
 #[test]
 fn run_lines_call_xtask() {
     let mut checked = 0;
-    for path in workflow_files() {
-        let workflow = load(&path);
-        for (job_id, job) in jobs(&workflow) {
-            let steps = job["steps"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            for step in steps {
-                let Some(script) = step["run"].as_str() else {
-                    continue;
-                };
-                for line in script
-                    .lines()
-                    .map(str::trim)
-                    .filter(|line| !line.is_empty())
-                {
-                    let allowed = line.starts_with("cargo xtask ")
-                        || SETUP_LINES.iter().any(|(setup, _)| *setup == line);
-                    assert!(
-                        allowed,
-                        "{}: job `{job_id}`: `{line}` is neither `cargo xtask ...` nor a listed setup line",
-                        path.display()
-                    );
-                    checked += 1;
-                }
-            }
-        }
+    for (path, job_id, line) in run_lines() {
+        let allowed =
+            line.starts_with("cargo xtask ") || SETUP_LINES.iter().any(|(setup, _)| *setup == line);
+        assert!(
+            allowed,
+            "{}: job `{job_id}`: `{line}` is neither `cargo xtask ...` nor a listed setup line",
+            path.display()
+        );
+        checked += 1;
     }
     assert!(checked >= 8, "only {checked} run lines found");
 }
@@ -216,11 +198,9 @@ fn shell_words(line: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn xtask_lines_parse_with_cli() {
-    use clap::Parser as _;
-
-    let mut parsed = 0;
+/// Every non-empty `run:` line of every workflow, as `(file, job id, line)`.
+fn run_lines() -> Vec<(PathBuf, String, String)> {
+    let mut lines = Vec::new();
     for path in workflow_files() {
         let workflow = load(&path);
         for (job_id, job) in jobs(&workflow) {
@@ -228,26 +208,38 @@ fn xtask_lines_parse_with_cli() {
                 .as_array()
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            for step in steps {
-                let Some(script) = step["run"].as_str() else {
-                    continue;
-                };
-                for line in script.lines().map(str::trim) {
-                    let Some(arguments) = line.strip_prefix("cargo xtask ") else {
-                        continue;
-                    };
-                    let mut argv = vec!["cargo xtask".to_owned()];
-                    argv.extend(shell_words(arguments));
-                    if let Err(error) = xtask::cli::Cli::try_parse_from(&argv) {
-                        panic!(
-                            "{}: job `{job_id}`: `{line}` does not parse: {error}",
-                            path.display()
-                        );
-                    }
-                    parsed += 1;
+            for script in steps.iter().filter_map(|step| step["run"].as_str()) {
+                for line in script
+                    .lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty())
+                {
+                    lines.push((path.clone(), job_id.clone(), line.to_owned()));
                 }
             }
         }
+    }
+    lines
+}
+
+#[test]
+fn xtask_lines_parse_with_cli() {
+    use clap::Parser as _;
+
+    let mut parsed = 0;
+    for (path, job_id, line) in run_lines() {
+        let Some(arguments) = line.strip_prefix("cargo xtask ") else {
+            continue;
+        };
+        let mut argv = vec!["cargo xtask".to_owned()];
+        argv.extend(shell_words(arguments));
+        if let Err(error) = xtask::cli::Cli::try_parse_from(&argv) {
+            panic!(
+                "{}: job `{job_id}`: `{line}` does not parse: {error}",
+                path.display()
+            );
+        }
+        parsed += 1;
     }
     assert!(parsed >= 6, "only {parsed} cargo xtask lines found");
 }

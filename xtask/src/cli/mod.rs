@@ -16,6 +16,7 @@ mod readme;
 mod registry_args;
 mod release;
 mod resolve;
+mod signing_args;
 mod test;
 mod verify;
 

@@ -9,6 +9,7 @@ use anyhow::{Context as _, bail};
 
 use super::Context;
 use super::registry_args::{RegistryArgs, runtime};
+use super::signing_args::SigningArgs;
 use crate::catalog::{Catalog, Image, Variant};
 use crate::changes::{self, GraphInput, Revisions};
 use crate::publish::record::write_records;
@@ -56,22 +57,8 @@ pub struct Args {
     #[arg(long)]
     pub no_sign: bool,
 
-    /// Signing mode instead of `signing.mode` in catalog.yaml: `key` or `keyless`.
-    #[arg(long, value_name = "MODE", value_parser = ["key", "keyless"], conflicts_with = "no_sign")]
-    pub signing_mode: Option<String>,
-
-    /// Cosign private key for `signing.mode: key`; its password is read from
-    /// `COSIGN_PASSWORD`.
-    #[arg(long, value_name = "FILE", env = "XTASK_COSIGN_KEY")]
-    pub key: Option<PathBuf>,
-
-    /// Fulcio base URL for `signing.mode: keyless`.
-    #[arg(long, value_name = "URL", env = "XTASK_FULCIO_URL")]
-    pub fulcio_url: Option<String>,
-
-    /// Rekor base URL for `signing.mode: keyless`.
-    #[arg(long, value_name = "URL", env = "XTASK_REKOR_URL")]
-    pub rekor_url: Option<String>,
+    #[command(flatten)]
+    pub signing: SigningArgs,
 
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -310,7 +297,7 @@ fn signing_mode(catalog: &Catalog, args: &Args) -> anyhow::Result<Option<&'stati
     if args.no_sign {
         return Ok(None);
     }
-    let mode = args.signing_mode.as_deref().or(catalog
+    let mode = args.signing.signing_mode.as_deref().or(catalog
         .settings
         .signing
         .mode
@@ -331,7 +318,7 @@ fn signing_mode(catalog: &Catalog, args: &Args) -> anyhow::Result<Option<&'stati
 
 async fn signer(context: &Context, args: &Args, mode: &str) -> anyhow::Result<Signer> {
     if mode == "key" {
-        let Some(key) = &args.key else {
+        let Some(key) = &args.signing.key else {
             bail!(
                 "`signing.mode: key` needs the private key: pass --key FILE or set XTASK_COSIGN_KEY"
             );
@@ -352,7 +339,8 @@ async fn signer(context: &Context, args: &Args, mode: &str) -> anyhow::Result<Si
             "`signing.mode: keyless` signs with the GitHub Actions identity and only runs in GitHub Actions; use --no-sign or --dry-run elsewhere"
         );
     }
-    let (Some(fulcio_url), Some(rekor_url)) = (&args.fulcio_url, &args.rekor_url) else {
+    let (Some(fulcio_url), Some(rekor_url)) = (&args.signing.fulcio_url, &args.signing.rekor_url)
+    else {
         bail!(
             "keyless signing needs --fulcio-url and --rekor-url (or XTASK_FULCIO_URL and XTASK_REKOR_URL)"
         );

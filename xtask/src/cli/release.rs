@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 use super::registry_args::RegistryArgs;
+use super::signing_args::SigningArgs;
 use super::{Context, build, changed, load_catalog, publish, readme, test};
 use crate::catalog::Profile;
 
@@ -59,22 +60,8 @@ pub struct Args {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Signing mode instead of `signing.mode` in catalog.yaml: `key` or `keyless`.
-    #[arg(long, value_name = "MODE", value_parser = ["key", "keyless"])]
-    pub signing_mode: Option<String>,
-
-    /// Cosign private key for key-based signing; its password is read from
-    /// `COSIGN_PASSWORD`.
-    #[arg(long, value_name = "FILE", env = "XTASK_COSIGN_KEY")]
-    pub key: Option<PathBuf>,
-
-    /// Fulcio base URL for keyless signing.
-    #[arg(long, value_name = "URL", env = "XTASK_FULCIO_URL")]
-    pub fulcio_url: Option<String>,
-
-    /// Rekor base URL for keyless signing.
-    #[arg(long, value_name = "URL", env = "XTASK_REKOR_URL")]
-    pub rekor_url: Option<String>,
+    #[command(flatten)]
+    pub signing: SigningArgs,
 
     /// Cache folder for packages and package sources; defaults to
     /// `$XDG_CACHE_HOME/xtask` or `~/.cache/xtask`.
@@ -236,10 +223,7 @@ fn publish_stage(
             dry_run: args.dry_run,
             images_dir: None,
             no_sign: false,
-            signing_mode: args.signing_mode.clone(),
-            key: args.key.clone(),
-            fulcio_url: args.fulcio_url.clone(),
-            rekor_url: args.rekor_url.clone(),
+            signing: args.signing.clone(),
             registry: args.registry.clone(),
         };
         match publish::run(context, publish_args) {
