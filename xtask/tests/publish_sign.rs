@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use support::http::get;
 use support::layout::{GeneratedLayout, fresh_seed, write_layout};
 use support::registry::{RegistrySetup, TestRegistry};
-use support::require_tool;
+use support::{assert_success, require_tool, text};
 
 const PASSWORD: &str = "test-cosign-password-1234";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -77,20 +77,6 @@ fn xtask(root: &Path, args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .output()
         .expect("run xtask")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn assert_success(output: &Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what} failed with {}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    );
 }
 
 fn hex(digest: &str) -> &str {

@@ -18,7 +18,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use support::http::get;
 use support::registry::{RegistrySetup, TestRegistry};
-use support::{require_tool, run};
+use support::{assert_success, require_tool, run, text};
 
 /// The images that `packages/` can build; the offline profile skips the others.
 const OFFLINE_IMAGES: [&str; 6] = [
@@ -55,20 +55,6 @@ fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("XTASK_PROFILE")
         .output()
         .expect("run xtask")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn assert_success(output: &Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what} failed with {}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    );
 }
 
 fn json(bytes: &[u8]) -> serde_json::Value {
@@ -209,8 +195,8 @@ fn release_changed_offline_to_loopback() {
 
     // The recipe tests, when they ran first in this target folder, built the same
     // packages with the ephemeral key of their cache. With that cache and a copy of
-    // their repository, the release finds the packages up to date instead of
-    // compiling them again; without them it builds everything itself.
+    // their repository, the release finds the packages up to date and compiles none.
+    // Without them it builds everything itself.
     let recipe_scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("package-recipes");
     let package_cache = std::env::var_os("XTASK_RECIPE_TEST_CACHE")
         .map(PathBuf::from)

@@ -198,7 +198,7 @@ fn shell_words(line: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every non-empty `run:` line of every workflow, as `(file, job id, line)`.
+/// Collects every non-empty `run:` line of every workflow as `(file, job id, line)`.
 fn run_lines() -> Vec<(PathBuf, String, String)> {
     let mut lines = Vec::new();
     for path in workflow_files() {

@@ -42,7 +42,7 @@ impl Settings {
     }
 }
 
-/// Where image builds take their packages from.
+/// Package source of image builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Profile {
     /// The repositories and keys that each config names (Wolfi, Alpine): needs network.

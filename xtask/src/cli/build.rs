@@ -51,13 +51,15 @@ pub struct Args {
     pub lock: Option<PathBuf>,
 
     /// Use only local repositories and the package cache, and take package sources
-    /// only from the cache, the mirror and Debian's archive; fail listing what is missing.
+    /// only from the cache, the mirror and Debian's archive. A build that needs
+    /// anything else fails with a list of what is missing.
     #[arg(long, env = "XTASK_OFFLINE", value_parser = clap::builder::BoolishValueParser::new())]
     pub offline: bool,
 
-    /// Where catalog images take their packages from: `offline` builds `packages/` into
-    /// `out/packages` first and installs from there, `upstream` uses the repositories
-    /// each config names. Defaults to `profile:` in catalog.yaml, else `upstream`.
+    /// Package source of catalog images. `offline` builds `packages/` into
+    /// `out/packages` first and installs from there, and `upstream` uses the
+    /// repositories each config names. Defaults to `profile:` in catalog.yaml, else
+    /// `upstream`.
     #[arg(
         long,
         value_enum,

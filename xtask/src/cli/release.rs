@@ -3,8 +3,8 @@
 //! and signs the ones that passed, and regenerates the README table from the release
 //! records that publishing wrote.
 //!
-//! A variant that fails a stage skips the later stages, and the others go on; the exit
-//! code is 1 when any selected variant did not make it through.
+//! A variant that fails a stage skips the later stages while the others go on. The
+//! exit code is 1 when any selected variant did not make it through.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -200,8 +200,8 @@ fn unique_images(variants: &[VariantName]) -> Vec<String> {
     names
 }
 
-// Publishes the tested variants, one image at a time so that a failure of one image
-// does not hide the others; returns the variants that were pushed and signed.
+// Publishes the tested variants one image at a time, so that a failure of one image
+// does not hide the others. Returns the variants that were pushed and signed.
 fn publish_stage(
     context: &Context,
     args: &Args,

@@ -16,7 +16,7 @@ pub mod token;
 #[path = "../common/tools.rs"]
 mod tools;
 
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// Fails the test with an `apt-get install` hint when `tool` is missing, or skips it with
 /// `XTASK_SKIP_MISSING_TOOLS=1`; see `common/tools.rs`.
@@ -42,4 +42,20 @@ pub fn run(command: &mut Command) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Returns process output bytes as text, invalid UTF-8 replaced.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Fails the test with the exit status, stdout and stderr when `output` is a failure.
+pub fn assert_success(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed with {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
 }
